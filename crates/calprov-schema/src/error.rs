@@ -1,0 +1,84 @@
+//! The schema crate's error type.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that can go wrong while opening or migrating a registry.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// SQLite could not open the file at all (missing directory, a directory, permissions).
+    #[error("cannot open registry {path}")]
+    Open {
+        /// The registry path.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file exists but is not an SQLite database (or its header is damaged).
+    #[error("registry {path} is not an SQLite database (or it is damaged)")]
+    NotADatabase {
+        /// The registry path.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A connection pragma could not be applied.
+    #[error("cannot set PRAGMA {pragma} on registry {path}")]
+    Pragma {
+        /// The registry path.
+        path: PathBuf,
+        /// The pragma that failed.
+        pragma: &'static str,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The cross-process migration lock file could not be created or locked.
+    #[error("cannot take the migration lock {path}")]
+    Lock {
+        /// The lock file path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process held the migration lock for longer than allowed.
+    #[error("timed out after {waited:?} waiting for the migration lock {path}")]
+    LockTimeout {
+        /// The lock file path.
+        path: PathBuf,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// A `caltables` table exists but lacks columns every registry shape has.
+    #[error("registry {path}: table caltables is not a calibration registry (missing columns: {missing:?})")]
+    IncompatibleTable {
+        /// The registry path.
+        path: PathBuf,
+        /// The required columns that are absent.
+        missing: Vec<String>,
+    },
+    /// Adding a missing provenance column or index failed.
+    #[error("registry {path}: adopting the existing schema failed at step {step}")]
+    Adopt {
+        /// The registry path.
+        path: PathBuf,
+        /// The step that failed.
+        step: String,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// refinery could not apply the embedded migrations.
+    #[error("registry {path}: applying migrations failed")]
+    Migrate {
+        /// The registry path.
+        path: PathBuf,
+        /// What refinery said.
+        #[source]
+        source: refinery::Error,
+    },
+}
