@@ -1,0 +1,71 @@
+//! The one place calprov reads environment variables.
+//!
+//! Libraries never call `std::env::var` elsewhere: every variable is read here into an
+//! [`Environment`] snapshot that the rest of the code takes as a plain value, so tests can
+//! pass any environment without touching the process's.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Explicit registry path used by the pipeline (highest-priority variable).
+pub const PIPELINE_DB: &str = "PIPELINE_DB";
+/// Registry path used by the calibration registry module of the pipeline.
+pub const CAL_REGISTRY_DB: &str = "CAL_REGISTRY_DB";
+/// The pipeline's state directory; the registry is `cal_registry.sqlite3` inside it.
+pub const PIPELINE_STATE_DIR: &str = "PIPELINE_STATE_DIR";
+/// The CASA version, set by some launch scripts.
+pub const CASA_VERSION: &str = "CASA_VERSION";
+/// The Python interpreter to look for a modular CASA installation in.
+pub const CALPROV_PYTHON: &str = "CALPROV_PYTHON";
+/// The XDG state directory, for the default registry location.
+pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
+/// The home directory, for the default registry location.
+pub const HOME: &str = "HOME";
+/// The search path, for finding `python3` and a monolithic `casa`.
+pub const PATH: &str = "PATH";
+
+/// A snapshot of the variables calprov reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    /// `PIPELINE_DB`.
+    pub pipeline_db: Option<OsString>,
+    /// `CAL_REGISTRY_DB`.
+    pub cal_registry_db: Option<OsString>,
+    /// `PIPELINE_STATE_DIR`.
+    pub pipeline_state_dir: Option<OsString>,
+    /// `CASA_VERSION`.
+    pub casa_version: Option<String>,
+    /// `CALPROV_PYTHON`.
+    pub calprov_python: Option<OsString>,
+    /// `XDG_STATE_HOME`.
+    pub xdg_state_home: Option<OsString>,
+    /// `HOME`.
+    pub home: Option<OsString>,
+    /// `PATH`.
+    pub path: Option<OsString>,
+}
+
+impl Environment {
+    /// Reads the variables from the current process; empty values count as unset.
+    pub fn from_process() -> Self {
+        let os = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        Self {
+            pipeline_db: os(PIPELINE_DB),
+            cal_registry_db: os(CAL_REGISTRY_DB),
+            pipeline_state_dir: os(PIPELINE_STATE_DIR),
+            casa_version: os(CASA_VERSION).and_then(|v| v.into_string().ok()),
+            calprov_python: os(CALPROV_PYTHON),
+            xdg_state_home: os(XDG_STATE_HOME),
+            home: os(HOME),
+            path: os(PATH),
+        }
+    }
+
+    /// The directories of `PATH`, in order.
+    pub fn path_dirs(&self) -> Vec<PathBuf> {
+        self.path
+            .as_ref()
+            .map(|p| std::env::split_paths(p).collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,80 @@
+//! The core crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything the registry API can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Opening or migrating the registry failed.
+    #[error(transparent)]
+    Schema(#[from] calprov_schema::Error),
+    /// A statement on the registry failed.
+    #[error("registry {path}: {action} failed")]
+    Sql {
+        /// The registry file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A JSON column of one row cannot be parsed; the other rows are unaffected.
+    #[error("caltable {caltable}: column {column} holds invalid JSON")]
+    InvalidJson {
+        /// The caltable path of the row.
+        caltable: String,
+        /// `solver_params` or `quality_metrics`.
+        column: &'static str,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A JSON column value is valid JSON but not an object.
+    #[error("caltable {caltable}: column {column} must hold a JSON object, found {found}")]
+    NotAnObject {
+        /// The caltable path of the row.
+        caltable: String,
+        /// The column.
+        column: &'static str,
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// A field of a row to register is invalid.
+    #[error("caltable {caltable}: invalid {field}: {reason}")]
+    InvalidField {
+        /// The caltable path of the row.
+        caltable: String,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A prefix matched no caltable directory.
+    #[error("no caltable directory matches prefix {prefix}")]
+    NoCaltables {
+        /// The prefix.
+        prefix: PathBuf,
+    },
+    /// Listing the directory of a prefix failed.
+    #[error("cannot list caltables for prefix {prefix}")]
+    ListPrefix {
+        /// The prefix.
+        prefix: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn sql(path: &std::path::Path, action: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
+        let path = path.to_path_buf();
+        move |source| Error::Sql {
+            path,
+            action,
+            source,
+        }
+    }
+}
