@@ -73,8 +73,7 @@ pub fn open_registry(path: &Path, options: &OpenOptions) -> Result<Connection, E
     })
     .map_err(|source| classify_open_error(path, source))?;
     if !options.read_only {
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        let mode = enable_wal(&conn, options.busy_timeout)
             .map_err(|source| classify_pragma_error(path, "journal_mode", source))?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(path = %path.display(), mode, "registry is not in WAL mode");
@@ -85,6 +84,32 @@ pub fn open_registry(path: &Path, options: &OpenOptions) -> Result<Connection, E
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(|source| pragma_error(path, "foreign_keys", source))?;
     Ok(conn)
+}
+
+/// Switches the file to WAL, retrying while other connections hold locks.
+///
+/// Changing the journal mode needs an exclusive lock and SQLite does not call the busy
+/// handler for it: when several processes open a fresh registry together, all but one get
+/// `SQLITE_BUSY` at once. Once the file is in WAL mode the pragma is a no-op, so retrying
+/// within the busy timeout converges.
+fn enable_wal(conn: &Connection, timeout: Duration) -> rusqlite::Result<String> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0)) {
+            Ok(mode) => return Ok(mode),
+            Err(err)
+                if matches!(
+                    err.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && started.elapsed() < timeout =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// Starts a write transaction that takes the write lock at once.

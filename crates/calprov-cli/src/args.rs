@@ -1,0 +1,184 @@
+//! The command line, as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Calibration provenance for radio-astronomy pipelines.
+#[derive(Debug, Parser)]
+#[command(name = "calprov", version, about)]
+pub struct Cli {
+    /// The registry file (else PIPELINE_DB, CAL_REGISTRY_DB, $PIPELINE_STATE_DIR, default).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug); CALPROV_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or adopt the registry and bring its schema up to date.
+    Init(JsonFlag),
+    /// Print which registry file would be used, and which rule chose it.
+    Where(JsonFlag),
+    /// Register one caltable (or update it, keeping its provenance).
+    Register(RegisterArgs),
+    /// Register every caltable directory named <PREFIX>*, typed by suffix.
+    RegisterPrefix(RegisterPrefixArgs),
+    /// Record the provenance of a registered caltable.
+    Track(TrackArgs),
+    /// Show one caltable's full record.
+    Show(ShowArgs),
+    /// List the caltables solved from an MS.
+    BySource(BySourceArgs),
+    /// List the MSes whose caltables are among those given.
+    Impact(ImpactArgs),
+    /// List the calibration sets.
+    Sets(JsonFlag),
+    /// Retire every caltable of a set.
+    Retire(RetireArgs),
+}
+
+/// `--json`.
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The registry columns a registration sets.
+#[derive(Debug, Args)]
+pub struct RowFlags {
+    /// The calibration set.
+    #[arg(long = "set")]
+    pub set: String,
+    /// Calibrator field.
+    #[arg(long)]
+    pub cal_field: Option<String>,
+    /// Reference antenna.
+    #[arg(long)]
+    pub refant: Option<String>,
+    /// Validity start, MJD.
+    #[arg(long, allow_negative_numbers = true)]
+    pub valid_start: Option<f64>,
+    /// Validity end, MJD.
+    #[arg(long, allow_negative_numbers = true)]
+    pub valid_end: Option<f64>,
+    /// active | retired | failed (default active for new rows).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Free text.
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Leave an already registered caltable untouched instead of merging.
+    #[arg(long)]
+    pub ignore_existing: bool,
+}
+
+/// The provenance columns, as flags.
+#[derive(Debug, Args)]
+pub struct ProvenanceFlags {
+    /// The MS the caltable was solved from.
+    #[arg(long, visible_alias = "ms")]
+    pub source_ms: Option<String>,
+    /// The CASA command that made the caltable.
+    #[arg(long)]
+    pub solver_command: Option<String>,
+    /// The CASA version that made the caltable.
+    #[arg(long)]
+    pub solver_version: Option<String>,
+    /// The solve's keyword arguments, a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<String>,
+    /// Quality metrics, a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub metrics: Option<String>,
+}
+
+/// `register`.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The caltable directory.
+    #[arg(long)]
+    pub path: String,
+    /// Table type (K, BP, GA, ...).
+    #[arg(long = "type")]
+    pub table_type: String,
+    /// Apply order within the set.
+    #[arg(long = "order", allow_negative_numbers = true)]
+    pub order: i64,
+    #[command(flatten)]
+    pub row: RowFlags,
+    #[command(flatten)]
+    pub provenance: ProvenanceFlags,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `register-prefix`.
+#[derive(Debug, Args)]
+pub struct RegisterPrefixArgs {
+    /// The common prefix of the caltable directories.
+    pub prefix: PathBuf,
+    #[command(flatten)]
+    pub row: RowFlags,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `track`.
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// The caltable directory.
+    #[arg(long, visible_alias = "path")]
+    pub caltable: String,
+    #[command(flatten)]
+    pub provenance: ProvenanceFlags,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The caltable directory.
+    pub caltable: String,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `by-source`.
+#[derive(Debug, Args)]
+pub struct BySourceArgs {
+    /// The source Measurement Set.
+    pub ms: String,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `impact`.
+#[derive(Debug, Args)]
+pub struct ImpactArgs {
+    /// Caltable directories.
+    #[arg(required = true)]
+    pub caltables: Vec<String>,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `retire`.
+#[derive(Debug, Args)]
+pub struct RetireArgs {
+    /// The set to retire.
+    pub set: String,
+    /// Why (appended to each caltable's notes).
+    #[arg(long, default_value = "retired by operator")]
+    pub reason: String,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}

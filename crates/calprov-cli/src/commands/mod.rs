@@ -1,0 +1,75 @@
+//! Running each subcommand against the library.
+
+mod query;
+mod write;
+
+use anyhow::Context;
+use calprov_core::db_path::{DbLocation, resolve_db_path};
+use calprov_core::env::Environment;
+use calprov_core::Registry;
+
+use crate::args::{Cli, Command};
+use crate::exit::{CliError, Exit, WithExit};
+use crate::output;
+
+/// Runs the parsed command and returns the exit status.
+pub fn run(cli: Cli) -> Result<Exit, CliError> {
+    let environment = Environment::from_process();
+    let location = resolve_db_path(cli.db.as_deref(), &environment);
+    for warning in &location.warnings {
+        tracing::warn!("{warning}");
+    }
+    match cli.command {
+        Command::Where(flag) => where_(&location, flag.json),
+        Command::Init(flag) => write::init(&location, flag.json),
+        Command::Register(args) => write::register(&mut open(&location)?, args),
+        Command::RegisterPrefix(args) => write::register_prefix(&mut open(&location)?, args),
+        Command::Track(args) => write::track(&mut open(&location)?, args),
+        Command::Retire(args) => write::retire(&mut open(&location)?, args),
+        Command::Show(args) => query::show(&mut open(&location)?, args),
+        Command::BySource(args) => query::by_source(&mut open(&location)?, args),
+        Command::Impact(args) => query::impact(&mut open(&location)?, args),
+        Command::Sets(flag) => query::sets(&mut open(&location)?, flag.json),
+    }
+}
+
+/// Opens (and migrates) the registry; failures map to exit status 3.
+pub(crate) fn open(location: &DbLocation) -> Result<Registry, CliError> {
+    ensure_parent_dir(location).exit(Exit::Registry)?;
+    Registry::open(&location.path)
+        .with_context(|| format!("registry chosen by {}", location.rule))
+        .exit(Exit::Registry)
+}
+
+/// Creates the registry's directory, readable by others but writable by its owner only.
+fn ensure_parent_dir(location: &DbLocation) -> anyhow::Result<()> {
+    let Some(parent) = location.path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if parent.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o755);
+    }
+    builder
+        .create(parent)
+        .with_context(|| format!("cannot create the registry directory {}", parent.display()))
+}
+
+fn where_(location: &DbLocation, json: bool) -> Result<Exit, CliError> {
+    if json {
+        output::print_json("where", location)?;
+    } else {
+        output::print_text(&format!(
+            "{}\n(decided by: {})",
+            location.path.display(),
+            location.rule
+        ))?;
+    }
+    Ok(Exit::Ok)
+}

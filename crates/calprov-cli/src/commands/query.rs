@@ -1,0 +1,118 @@
+//! The commands that read the registry.
+
+
+use calprov_core::{CaltableRecord, Registry};
+use serde_json::Value;
+
+use crate::args::{BySourceArgs, ImpactArgs, ShowArgs};
+use crate::commands::write::registry_or_data;
+use crate::exit::{CliError, Exit};
+use crate::output;
+
+pub fn show(registry: &mut Registry, args: ShowArgs) -> Result<Exit, CliError> {
+    let record = registry
+        .get_caltable_provenance(&args.caltable)
+        .map_err(|e| registry_or_data(e, "cannot read caltable"))?;
+    if args.json.json {
+        output::print_json("show", &record)?;
+    } else if let Some(record) = &record {
+        output::print_text(&describe(record))?;
+    }
+    match record {
+        Some(_) => Ok(Exit::Ok),
+        None => {
+            tracing::warn!(caltable = args.caltable, "caltable is not registered");
+            if !args.json.json {
+                eprintln!("caltable {} is not registered", args.caltable);
+            }
+            Ok(Exit::Data)
+        }
+    }
+}
+
+pub fn by_source(registry: &mut Registry, args: BySourceArgs) -> Result<Exit, CliError> {
+    let rows = registry
+        .query_caltables_by_source(&args.ms)
+        .map_err(|e| registry_or_data(e, "cannot query by source"))?;
+    let mut records = Vec::new();
+    let mut bad = 0;
+    for row in rows {
+        match row {
+            Ok(record) => records.push(record),
+            Err(err) => {
+                bad += 1;
+                eprintln!("warning: {err}: {}", std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default());
+            }
+        }
+    }
+    if args.json.json {
+        output::print_json("by-source", &records)?;
+    } else {
+        let mut text = String::new();
+        for r in &records {
+            text.push_str(&format!(
+                "{:>4}  {:<5} {:<8} {}  {}\n",
+                r.order_index,
+                r.table_type,
+                r.status,
+                r.path,
+                r.solver_version.as_deref().unwrap_or("-")
+            ));
+        }
+        if records.is_empty() {
+            text.push_str(&format!("no caltable was solved from {}", args.ms));
+        }
+        output::print_text(&text)?;
+    }
+    Ok(if bad > 0 { Exit::Data } else { Exit::Ok })
+}
+
+pub fn impact(registry: &mut Registry, args: ImpactArgs) -> Result<Exit, CliError> {
+    let sources = registry
+        .impact_analysis(&args.caltables)
+        .map_err(|e| registry_or_data(e, "cannot analyse impact"))?;
+    if args.json.json {
+        output::print_json("impact", &sources)?;
+    } else {
+        output::print_text(&sources.join("\n"))?;
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn sets(registry: &mut Registry, json: bool) -> Result<Exit, CliError> {
+    let sets = registry
+        .list_sets()
+        .map_err(|e| registry_or_data(e, "cannot list sets"))?;
+    if json {
+        output::print_json("sets", &sets)?;
+    } else {
+        let mut text = format!("{:<24} {:>6} {:>6} {:>10}\n", "set", "tables", "active", "provenance");
+        for s in &sets {
+            text.push_str(&format!(
+                "{:<24} {:>6} {:>6} {:>10}\n",
+                s.set_name, s.n_caltables, s.n_active, s.n_with_provenance
+            ));
+        }
+        output::print_text(&text)?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// A readable multi-line description of one record.
+fn describe(r: &CaltableRecord) -> String {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let json = |v: &Option<Value>| v.as_ref().map(Value::to_string).unwrap_or_else(|| "-".to_owned());
+    format!(
+        "caltable        {}\nset             {} (order {}, type {}, {})\nsource MS       {}\nCASA version    {}\ncommand         {}\nparameters      {}\nquality         {}",
+        r.path,
+        r.set_name,
+        r.order_index,
+        r.table_type,
+        r.status,
+        opt(&r.source_ms_path),
+        opt(&r.solver_version),
+        opt(&r.solver_command),
+        json(&r.solver_params),
+        json(&r.quality_metrics)
+    )
+}

@@ -1,0 +1,168 @@
+//! The commands that write to the registry.
+
+
+use anyhow::Context;
+use calprov_core::db_path::DbLocation;
+use calprov_core::json::parse_python_json;
+use calprov_core::{NewCaltable, Provenance, ProvenanceUpdate, RegisterMode, Registry};
+use serde_json::{Value, json};
+
+use crate::args::{ProvenanceFlags, RegisterArgs, RegisterPrefixArgs, RetireArgs, RowFlags, TrackArgs};
+use crate::exit::{CliError, Exit, WithExit};
+use crate::output;
+
+pub fn init(location: &DbLocation, json: bool) -> Result<Exit, CliError> {
+    let registry = super::open(location)?;
+    let report = registry.migration();
+    let data = json!({
+        "path": registry.path(),
+        "decided_by": location.rule,
+        "shape_before": report.shape_before.name(),
+        "columns_added": report.columns_added,
+        "migrations_applied": report.migrations_applied,
+        "schema_version": report.schema_version,
+        "elapsed_ms": report.elapsed.as_secs_f64() * 1e3,
+    });
+    if json {
+        output::print_json("init", &data)?;
+    } else {
+        output::print_text(&format!(
+            "registry {} ready (was {}, schema version {}, {:.1} ms)",
+            registry.path().display(),
+            report.shape_before.name(),
+            report.schema_version,
+            report.elapsed.as_secs_f64() * 1e3
+        ))?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn mode(row: &RowFlags) -> RegisterMode {
+    if row.ignore_existing { RegisterMode::Ignore } else { RegisterMode::Upsert }
+}
+
+fn template(row: &RowFlags) -> NewCaltable {
+    NewCaltable {
+        cal_field: row.cal_field.clone(),
+        refant: row.refant.clone(),
+        valid_start_mjd: row.valid_start,
+        valid_end_mjd: row.valid_end,
+        status: row.status.clone(),
+        notes: row.notes.clone(),
+        ..NewCaltable::default()
+    }
+}
+
+/// Parses a `--params`/`--metrics` value; Python's NaN tokens are accepted.
+pub(crate) fn json_object(flag: &str, text: Option<&str>) -> Result<Option<Value>, CliError> {
+    let Some(text) = text else { return Ok(None) };
+    let value = parse_python_json(text)
+        .with_context(|| format!("--{flag} is not valid JSON"))
+        .exit(Exit::Data)?;
+    if !value.is_object() {
+        return Err(anyhow::anyhow!("--{flag} must be a JSON object")).exit(Exit::Data);
+    }
+    Ok(Some(value))
+}
+
+fn provenance(flags: &ProvenanceFlags) -> Result<Provenance, CliError> {
+    Ok(Provenance {
+        source_ms_path: flags.source_ms.clone(),
+        solver_command: flags.solver_command.clone(),
+        solver_version: flags.solver_version.clone(),
+        solver_params: json_object("params", flags.params.as_deref())?,
+        quality_metrics: json_object("metrics", flags.metrics.as_deref())?,
+    })
+}
+
+pub fn register(registry: &mut Registry, args: RegisterArgs) -> Result<Exit, CliError> {
+    let row = NewCaltable {
+        path: args.path.clone(),
+        table_type: args.table_type.clone(),
+        order_index: args.order,
+        provenance: provenance(&args.provenance)?,
+        ..template(&args.row)
+    };
+    let summary = registry
+        .register_set(&args.row.set, &[row], mode(&args.row))
+        .map_err(|e| registry_or_data(e, "cannot register"))?;
+    if args.json.json {
+        output::print_json("register", &summary)?;
+    } else {
+        output::print_text(&format!(
+            "{}: inserted {}, updated {}, left unchanged {}",
+            args.path, summary.inserted, summary.updated, summary.ignored
+        ))?;
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn register_prefix(registry: &mut Registry, args: RegisterPrefixArgs) -> Result<Exit, CliError> {
+    let (rows, summary) = registry
+        .register_from_prefix(&args.row.set, &args.prefix, &template(&args.row), mode(&args.row))
+        .map_err(|e| registry_or_data(e, "cannot register from prefix"))?;
+    if args.json.json {
+        let tables: Vec<Value> = rows
+            .iter()
+            .map(|r| json!({"path": r.path, "table_type": r.table_type, "order_index": r.order_index}))
+            .collect();
+        output::print_json(
+            "register-prefix",
+            &json!({"caltables": tables, "inserted": summary.inserted, "updated": summary.updated, "ignored": summary.ignored}),
+        )?;
+    } else {
+        let mut text = String::new();
+        for r in &rows {
+            text.push_str(&format!("{:>4}  {:<5} {}\n", r.order_index, r.table_type, r.path));
+        }
+        text.push_str(&format!(
+            "inserted {}, updated {}, left unchanged {}",
+            summary.inserted, summary.updated, summary.ignored
+        ));
+        output::print_text(&text)?;
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn track(registry: &mut Registry, args: TrackArgs) -> Result<Exit, CliError> {
+    let provenance = provenance(&args.provenance)?;
+    let update = registry
+        .track_calibration_provenance(&args.caltable, &provenance)
+        .map_err(|e| registry_or_data(e, "cannot record provenance"))?;
+    if args.json.json {
+        output::print_json("track", &json!({"caltable": args.caltable, "outcome": update}))?;
+    } else if update == ProvenanceUpdate::Updated {
+        output::print_text(&format!("{}: provenance recorded", args.caltable))?;
+    }
+    if update == ProvenanceUpdate::NotRegistered {
+        return Err(anyhow::anyhow!("caltable {} is not registered", args.caltable)).exit(Exit::Data);
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn retire(registry: &mut Registry, args: RetireArgs) -> Result<Exit, CliError> {
+    let changed = registry
+        .retire_set(&args.set, &args.reason)
+        .map_err(|e| registry_or_data(e, "cannot retire"))?;
+    if args.json.json {
+        output::print_json("retire", &json!({"set": args.set, "retired": changed}))?;
+    } else {
+        output::print_text(&format!("set {}: {changed} caltables retired", args.set))?;
+    }
+    if changed == 0 && !registry.list_sets().map(|s| s.iter().any(|x| x.set_name == args.set)).unwrap_or(false) {
+        return Err(anyhow::anyhow!("no calibration set named {}", args.set)).exit(Exit::Data);
+    }
+    Ok(Exit::Ok)
+}
+
+/// Input errors exit 1; failures of the registry itself exit 3.
+pub(crate) fn registry_or_data(error: calprov_core::Error, what: &'static str) -> CliError {
+    let exit = match error {
+        calprov_core::Error::Sql { .. } | calprov_core::Error::Schema(_) => Exit::Registry,
+        _ => Exit::Data,
+    };
+    CliError {
+        exit,
+        error: anyhow::Error::new(error).context(what),
+    }
+}

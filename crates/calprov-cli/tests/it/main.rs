@@ -1,0 +1,10 @@
+//! Integration tests of the `calprov` binary: real processes, real SQLite files, a real
+//! Python client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod architecture;
+mod cli;
+mod concurrent_migration;
+mod python_client;
+mod support;

@@ -1,0 +1,107 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rusqlite::Connection;
+
+pub fn calprov_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_calprov"))
+}
+
+/// Runs `calprov --db DB ARGS...` with a clean registry environment.
+pub fn calprov(db: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(calprov_bin());
+    cmd.arg("--db").arg(db).args(args);
+    clean_env(&mut cmd);
+    cmd.output().unwrap()
+}
+
+/// Removes the variables that steer calprov so the host's setting cannot leak in.
+pub fn clean_env(cmd: &mut Command) {
+    for var in ["PIPELINE_DB", "CAL_REGISTRY_DB", "PIPELINE_STATE_DIR", "CASA_VERSION", "CALPROV_LOG", "CALPROV_PYTHON"] {
+        cmd.env_remove(var);
+    }
+}
+
+pub fn stdout_json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+pub const LEGACY_DDL: &str = "CREATE TABLE IF NOT EXISTS caltables (
+    id INTEGER PRIMARY KEY, set_name TEXT NOT NULL, path TEXT NOT NULL UNIQUE,
+    table_type TEXT NOT NULL, order_index INTEGER NOT NULL, cal_field TEXT, refant TEXT,
+    created_at REAL NOT NULL, valid_start_mjd REAL, valid_end_mjd REAL, status TEXT NOT NULL, notes TEXT);
+CREATE INDEX IF NOT EXISTS idx_caltables_set ON caltables(set_name);
+CREATE INDEX IF NOT EXISTS idx_caltables_valid ON caltables(valid_start_mjd, valid_end_mjd);";
+
+pub const PROVENANCE: [&str; 5] = ["source_ms_path", "solver_command", "solver_version", "solver_params", "quality_metrics"];
+
+/// The registry shapes found in the field.
+#[derive(Debug, Clone, Copy)]
+pub enum Shape {
+    Empty,
+    Legacy,
+    Partial(usize),
+    CurrentPython,
+    Calprov,
+}
+
+/// Creates a registry of `shape` with `rows` rows, as the Python pipeline would.
+pub fn create_shape(path: &Path, shape: Shape, rows: usize) {
+    let conn = Connection::open(path).unwrap();
+    let n_prov = match shape {
+        Shape::Empty => return,
+        Shape::Calprov => {
+            drop(conn);
+            let out = calprov(path, &["init"]);
+            assert!(out.status.success());
+            return;
+        }
+        Shape::Legacy => 0,
+        Shape::Partial(n) => n,
+        Shape::CurrentPython => 5,
+    };
+    conn.execute_batch(LEGACY_DDL).unwrap();
+    for col in &PROVENANCE[..n_prov] {
+        conn.execute_batch(&format!("ALTER TABLE caltables ADD COLUMN {col} TEXT")).unwrap();
+    }
+    if n_prov == 5 {
+        conn.execute_batch("CREATE INDEX IF NOT EXISTS idx_caltables_source ON caltables(source_ms_path)").unwrap();
+    }
+    let tx = conn.unchecked_transaction().unwrap();
+    for i in 0..rows {
+        tx.execute(
+            "INSERT INTO caltables (set_name, path, table_type, order_index, created_at, status) VALUES (?1, ?2, 'K', 10, ?3, 'active')",
+            rusqlite::params![format!("s{}", i % 3), format!("/cal/t{i}_kcal"), 1.0e9 + i as f64],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+/// The schema as SQL text, for comparing registries.
+pub fn schema_sql(path: &Path) -> Vec<String> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master ORDER BY type, name")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+/// The columns of `caltables`, in order.
+pub fn columns(path: &Path) -> Vec<String> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('caltables') ORDER BY cid").unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+pub fn count(path: &Path, sql: &str) -> i64 {
+    Connection::open(path).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+}
