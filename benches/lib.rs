@@ -1,1 +1,52 @@
-//! b
+//! Fixtures shared by calprov's criterion benches: registries of a given shape and size.
+
+use std::path::Path;
+
+use rusqlite::{Connection, params};
+
+/// The DDL of a legacy registry (the first twelve columns and two indexes).
+pub const LEGACY_DDL: &str = "CREATE TABLE caltables (
+    id INTEGER PRIMARY KEY, set_name TEXT NOT NULL, path TEXT NOT NULL UNIQUE,
+    table_type TEXT NOT NULL, order_index INTEGER NOT NULL, cal_field TEXT, refant TEXT,
+    created_at REAL NOT NULL, valid_start_mjd REAL, valid_end_mjd REAL, status TEXT NOT NULL, notes TEXT);
+CREATE INDEX idx_caltables_set ON caltables(set_name);
+CREATE INDEX idx_caltables_valid ON caltables(valid_start_mjd, valid_end_mjd);";
+
+/// Writes a legacy registry of `rows` rows at `path`, in rollback-journal mode as the Python
+/// pipeline leaves it.
+pub fn write_legacy_registry(path: &Path, rows: usize) -> rusqlite::Result<()> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF;")?;
+    conn.execute_batch(LEGACY_DDL)?;
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO caltables (set_name, path, table_type, order_index, cal_field, refant, created_at, \
+             valid_start_mjd, valid_end_mjd, status, notes) VALUES (?1, ?2, ?3, ?4, 'CAL_FLUX', 'OV03', ?5, ?6, ?7, 'active', NULL)",
+        )?;
+        const TYPES: [(&str, &str, i64); 3] =
+            [("kcal", "K", 10), ("bpcal", "BP", 30), ("gacal", "GA", 40)];
+        for i in 0..rows {
+            let (suffix, table_type, order) = TYPES[i % 3];
+            let mjd = 60000.0 + (i / 3) as f64 * 0.01;
+            insert.execute(params![
+                format!("set{}", i / 3),
+                format!("/data/cal/obs{:07}_{suffix}", i / 3),
+                table_type,
+                order,
+                1.7e9 + i as f64,
+                mjd,
+                mjd + 1.0,
+            ])?;
+        }
+    }
+    tx.commit()
+}
+
+/// Scans every row once: the floor any migration that looks at the data would pay.
+pub fn scan_registry(path: &Path) -> rusqlite::Result<i64> {
+    let conn = Connection::open(path)?;
+    conn.query_row("SELECT sum(length(path)) FROM caltables", [], |row| {
+        row.get(0)
+    })
+}

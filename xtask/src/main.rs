@@ -1,1 +1,78 @@
-fn main() {}
+//! Project automation: `cargo xtask bench [--quick]`, `cargo xtask fuzz [--seconds N]`,
+//! `cargo xtask gen-caltable --rows N --out DIR`.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+mod fuzz;
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<()> {
+    let Some((task, rest)) = args.split_first() else {
+        bail!(
+            "usage: cargo xtask <bench [--quick] | fuzz [--seconds N] [--build-only] | gen-caltable --rows N --out DIR>"
+        );
+    };
+    match task.as_str() {
+        "bench" => bench::run(rest),
+        "fuzz" => fuzz::run(rest),
+        "gen-caltable" => gen_caltable(rest),
+        other => bail!("unknown task {other:?}"),
+    }
+}
+
+/// The cargo that runs us, so toolchain overrides carry through.
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or(manifest)
+}
+
+/// Runs a command, failing with its name when it fails.
+pub fn run_checked(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// The generator lives in the library (the demo uses it too); xtask drives it through the CLI
+/// so that xtask itself depends on no calprov crate.
+fn gen_caltable(args: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.current_dir(workspace_root())
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "calprov-cli",
+            "--",
+            "gen-caltable",
+        ])
+        .args(args);
+    run_checked(&mut cmd)
+}

@@ -57,8 +57,14 @@ pub struct DbLocation {
 pub fn resolve_db_path(explicit: Option<&Path>, environment: &Environment) -> DbLocation {
     let candidates: [(DbRule, Option<PathBuf>); 4] = [
         (DbRule::Explicit, explicit.map(Path::to_path_buf)),
-        (DbRule::PipelineDb, environment.pipeline_db.clone().map(PathBuf::from)),
-        (DbRule::CalRegistryDb, environment.cal_registry_db.clone().map(PathBuf::from)),
+        (
+            DbRule::PipelineDb,
+            environment.pipeline_db.clone().map(PathBuf::from),
+        ),
+        (
+            DbRule::CalRegistryDb,
+            environment.cal_registry_db.clone().map(PathBuf::from),
+        ),
         (
             DbRule::PipelineStateDir,
             environment

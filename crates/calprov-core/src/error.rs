@@ -69,7 +69,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn sql(path: &std::path::Path, action: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
+    pub(crate) fn sql(
+        path: &std::path::Path,
+        action: &'static str,
+    ) -> impl FnOnce(rusqlite::Error) -> Error {
         let path = path.to_path_buf();
         move |source| Error::Sql {
             path,

@@ -85,8 +85,8 @@ fn rewrite_python_tokens(text: &str) -> Option<String> {
             continue;
         }
         let at_value_start = previous.is_none_or(|prev| matches!(prev, b'[' | b',' | b':'));
-        if at_value_start {
-            if let Some(token) = TOKENS.iter().find(|t| text[i..].starts_with(**t)) {
+        if at_value_start
+            && let Some(token) = TOKENS.iter().find(|t| text[i..].starts_with(**t)) {
                 let end = i + token.len();
                 let boundary = bytes
                     .get(end)
@@ -103,7 +103,6 @@ fn rewrite_python_tokens(text: &str) -> Option<String> {
                     continue;
                 }
             }
-        }
         if !b.is_ascii_whitespace() {
             previous = Some(b);
         }

@@ -58,12 +58,14 @@ pub fn type_and_order(names: &[(PathBuf, String)]) -> Vec<TypedCaltable> {
     unknown.sort();
     let mut order = FIRST_UNKNOWN_ORDER;
     for (path, suffix) in unknown {
-        let table_type = suffix
-            .trim_start_matches(['_', '.'])
-            .to_ascii_uppercase();
+        let table_type = suffix.trim_start_matches(['_', '.']).to_ascii_uppercase();
         known.push(TypedCaltable {
             path,
-            table_type: if table_type.is_empty() { "UNKNOWN".to_owned() } else { table_type },
+            table_type: if table_type.is_empty() {
+                "UNKNOWN".to_owned()
+            } else {
+                table_type
+            },
             order_index: order,
         });
         order += 10;
@@ -89,7 +91,9 @@ pub fn find_caltables(prefix: &Path) -> Result<Vec<TypedCaltable>, Error> {
     for entry in std::fs::read_dir(&dir).map_err(list_error)? {
         let entry = entry.map_err(list_error)?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(suffix) = name.strip_prefix(&stem) else { continue };
+        let Some(suffix) = name.strip_prefix(&stem) else {
+            continue;
+        };
         if suffix.is_empty() || !entry.path().is_dir() {
             continue;
         }

@@ -7,6 +7,7 @@ use calprov_schema::{MigrationReport, OpenOptions, begin_immediate, migrate, ope
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 
+use crate::Error;
 use crate::json::parse_python_json;
 use crate::paths::normalize_to_string;
 use crate::prefix::find_caltables;
@@ -14,7 +15,6 @@ use crate::record::{
     CaltableRecord, NewCaltable, Provenance, ProvenanceUpdate, RegisterMode, RegisterSummary,
     STATUSES, SetSummary,
 };
-use crate::Error;
 
 /// A read of one row: the record, or why its JSON could not be read.
 pub type RecordResult = Result<CaltableRecord, Error>;
@@ -28,7 +28,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Registry")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,16 +63,6 @@ impl Registry {
     /// What migrating the registry on open found and did.
     pub fn migration(&self) -> &MigrationReport {
         &self.migration
-    }
-
-    /// The underlying connection, for calprov's own composed operations.
-    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
-    /// The underlying connection.
-    pub(crate) fn connection(&self) -> &Connection {
-        &self.conn
     }
 
     /// Registers `rows` in set `set` in one transaction (all or nothing).
@@ -431,24 +423,28 @@ impl PreparedRow {
         if row.table_type.trim().is_empty() {
             return Err(invalid("table_type", "the table type is empty".into()));
         }
-        if let Some(status) = &row.status {
-            if !STATUSES.contains(&status.as_str()) {
+        if let Some(status) = &row.status
+            && !STATUSES.contains(&status.as_str()) {
                 return Err(invalid(
                     "status",
                     format!("{status:?} is not one of {}", STATUSES.join(", ")),
                 ));
             }
-        }
-        for (field, value) in [("valid_start_mjd", row.valid_start_mjd), ("valid_end_mjd", row.valid_end_mjd)] {
+        for (field, value) in [
+            ("valid_start_mjd", row.valid_start_mjd),
+            ("valid_end_mjd", row.valid_end_mjd),
+        ] {
             if value.is_some_and(|v| !v.is_finite()) {
                 return Err(invalid(field, "not a finite number".into()));
             }
         }
-        if let (Some(start), Some(end)) = (row.valid_start_mjd, row.valid_end_mjd) {
-            if start > end {
-                return Err(invalid("valid_end_mjd", format!("{end} is before the start {start}")));
+        if let (Some(start), Some(end)) = (row.valid_start_mjd, row.valid_end_mjd)
+            && start > end {
+                return Err(invalid(
+                    "valid_end_mjd",
+                    format!("{end} is before the start {start}"),
+                ));
             }
-        }
         let p = &row.provenance;
         Ok(Self {
             path: normalize_to_string(Path::new(&row.path)),
@@ -460,7 +456,10 @@ impl PreparedRow {
             valid_end_mjd: row.valid_end_mjd,
             status: row.status.clone(),
             notes: row.notes.clone(),
-            source_ms_path: p.source_ms_path.as_deref().map(|ms| normalize_to_string(Path::new(ms))),
+            source_ms_path: p
+                .source_ms_path
+                .as_deref()
+                .map(|ms| normalize_to_string(Path::new(ms))),
             solver_command: p.solver_command.clone(),
             solver_version: p.solver_version.clone(),
             solver_params: p

@@ -96,7 +96,9 @@ fn enable_wal(conn: &Connection, timeout: Duration) -> rusqlite::Result<String> 
     let started = std::time::Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
-        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0)) {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
             Ok(mode) => return Ok(mode),
             Err(err)
                 if matches!(

@@ -54,7 +54,9 @@ pub enum Error {
         waited: Duration,
     },
     /// A `caltables` table exists but lacks columns every registry shape has.
-    #[error("registry {path}: table caltables is not a calibration registry (missing columns: {missing:?})")]
+    #[error(
+        "registry {path}: table caltables is not a calibration registry (missing columns: {missing:?})"
+    )]
     IncompatibleTable {
         /// The registry path.
         path: PathBuf,

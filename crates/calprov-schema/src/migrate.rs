@@ -76,8 +76,8 @@ pub fn migrate(conn: &mut Connection, lock_timeout: Duration) -> Result<Migratio
 
     // Fast path without any lock: a registry at the latest version needs nothing. This is
     // what every tracking call after the first one sees.
-    if let Ok(Some(version)) = crate::shape::refinery_version(conn) {
-        if version >= latest_version() {
+    if let Ok(Some(version)) = crate::shape::refinery_version(conn)
+        && version >= latest_version() {
             return Ok(MigrationReport {
                 shape_before: RegistryShape::Calprov { version },
                 columns_added: Vec::new(),
@@ -87,7 +87,6 @@ pub fn migrate(conn: &mut Connection, lock_timeout: Duration) -> Result<Migratio
                 lock_wait: Duration::ZERO,
             });
         }
-    }
 
     let _lock = if conn.path().is_some_and(|p| !p.is_empty()) {
         Some(MigrationLock::acquire(&path, lock_timeout)?)
@@ -132,7 +131,10 @@ pub fn migrate(conn: &mut Connection, lock_timeout: Duration) -> Result<Migratio
 }
 
 /// Detects the shape and adds missing provenance columns in one immediate transaction.
-fn adopt(conn: &mut Connection, path: &std::path::Path) -> Result<(RegistryShape, Vec<String>), Error> {
+fn adopt(
+    conn: &mut Connection,
+    path: &std::path::Path,
+) -> Result<(RegistryShape, Vec<String>), Error> {
     let adopt_error = |step: &str| {
         let step = step.to_owned();
         let path = path.to_path_buf();
@@ -148,7 +150,9 @@ fn adopt(conn: &mut Connection, path: &std::path::Path) -> Result<(RegistryShape
     let mut added = Vec::new();
     if matches!(
         shape,
-        RegistryShape::Legacy | RegistryShape::PartiallyMigrated { .. } | RegistryShape::Calprov { .. }
+        RegistryShape::Legacy
+            | RegistryShape::PartiallyMigrated { .. }
+            | RegistryShape::Calprov { .. }
     ) {
         let existing = caltables_columns(&tx).map_err(adopt_error("read columns"))?;
         for (name, sql_type) in PROVENANCE_COLUMNS {
@@ -157,8 +161,10 @@ fn adopt(conn: &mut Connection, path: &std::path::Path) -> Result<(RegistryShape
             }
             // ADD COLUMN of a nullable column without default only rewrites the schema
             // text: no row is touched, so it is O(1) whatever the registry's size.
-            tx.execute_batch(&format!("ALTER TABLE caltables ADD COLUMN {name} {sql_type}"))
-                .map_err(adopt_error(&format!("add column {name}")))?;
+            tx.execute_batch(&format!(
+                "ALTER TABLE caltables ADD COLUMN {name} {sql_type}"
+            ))
+            .map_err(adopt_error(&format!("add column {name}")))?;
             added.push(name.to_owned());
         }
     }

@@ -91,11 +91,10 @@ pub(crate) fn refinery_version(conn: &Connection) -> rusqlite::Result<Option<i64
 /// Detects the registry's shape; an incompatible `caltables` reports its missing columns.
 pub fn detect_shape(conn: &Connection) -> rusqlite::Result<Result<RegistryShape, Vec<String>>> {
     let columns = caltables_columns(conn)?;
-    if let Some(version) = refinery_version(conn)? {
-        if version > 0 {
+    if let Some(version) = refinery_version(conn)?
+        && version > 0 {
             return Ok(Ok(RegistryShape::Calprov { version }));
         }
-    }
     if columns.is_empty() {
         return Ok(Ok(RegistryShape::Empty));
     }

@@ -48,7 +48,11 @@ fn empty_file_gets_exactly_the_design_schema() {
         .unwrap();
     assert_eq!(
         indexes,
-        ["idx_caltables_set", "idx_caltables_source", "idx_caltables_valid"]
+        [
+            "idx_caltables_set",
+            "idx_caltables_source",
+            "idx_caltables_valid"
+        ]
     );
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -145,7 +149,9 @@ fn foreign_caltables_table_is_refused_untouched() {
     let mut conn = open_registry(&path, &OpenOptions::default()).unwrap();
     let err = migrate(&mut conn, LOCK_TIMEOUT).unwrap_err();
     match err {
-        Error::IncompatibleTable { missing, .. } => assert!(missing.contains(&"set_name".to_owned())),
+        Error::IncompatibleTable { missing, .. } => {
+            assert!(missing.contains(&"set_name".to_owned()))
+        }
         other => panic!("unexpected error {other}"),
     }
     assert_eq!(shape::caltables_columns(&conn).unwrap(), ["id", "path"]);

@@ -4,9 +4,9 @@ mod query;
 mod write;
 
 use anyhow::Context;
+use calprov_core::Registry;
 use calprov_core::db_path::{DbLocation, resolve_db_path};
 use calprov_core::env::Environment;
-use calprov_core::Registry;
 
 use crate::args::{Cli, Command};
 use crate::exit::{CliError, Exit, WithExit};

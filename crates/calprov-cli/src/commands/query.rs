@@ -1,6 +1,5 @@
 //! The commands that read the registry.
 
-
 use calprov_core::{CaltableRecord, Registry};
 use serde_json::Value;
 
@@ -41,7 +40,12 @@ pub fn by_source(registry: &mut Registry, args: BySourceArgs) -> Result<Exit, Cl
             Ok(record) => records.push(record),
             Err(err) => {
                 bad += 1;
-                eprintln!("warning: {err}: {}", std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default());
+                eprintln!(
+                    "warning: {err}: {}",
+                    std::error::Error::source(&err)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
+                );
             }
         }
     }
@@ -86,7 +90,10 @@ pub fn sets(registry: &mut Registry, json: bool) -> Result<Exit, CliError> {
     if json {
         output::print_json("sets", &sets)?;
     } else {
-        let mut text = format!("{:<24} {:>6} {:>6} {:>10}\n", "set", "tables", "active", "provenance");
+        let mut text = format!(
+            "{:<24} {:>6} {:>6} {:>10}\n",
+            "set", "tables", "active", "provenance"
+        );
         for s in &sets {
             text.push_str(&format!(
                 "{:<24} {:>6} {:>6} {:>10}\n",
@@ -101,7 +108,11 @@ pub fn sets(registry: &mut Registry, json: bool) -> Result<Exit, CliError> {
 /// A readable multi-line description of one record.
 fn describe(r: &CaltableRecord) -> String {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-    let json = |v: &Option<Value>| v.as_ref().map(Value::to_string).unwrap_or_else(|| "-".to_owned());
+    let json = |v: &Option<Value>| {
+        v.as_ref()
+            .map(Value::to_string)
+            .unwrap_or_else(|| "-".to_owned())
+    };
     format!(
         "caltable        {}\nset             {} (order {}, type {}, {})\nsource MS       {}\nCASA version    {}\ncommand         {}\nparameters      {}\nquality         {}",
         r.path,

@@ -1,13 +1,14 @@
 //! The commands that write to the registry.
 
-
 use anyhow::Context;
 use calprov_core::db_path::DbLocation;
 use calprov_core::json::parse_python_json;
 use calprov_core::{NewCaltable, Provenance, ProvenanceUpdate, RegisterMode, Registry};
 use serde_json::{Value, json};
 
-use crate::args::{ProvenanceFlags, RegisterArgs, RegisterPrefixArgs, RetireArgs, RowFlags, TrackArgs};
+use crate::args::{
+    ProvenanceFlags, RegisterArgs, RegisterPrefixArgs, RetireArgs, RowFlags, TrackArgs,
+};
 use crate::exit::{CliError, Exit, WithExit};
 use crate::output;
 
@@ -38,7 +39,11 @@ pub fn init(location: &DbLocation, json: bool) -> Result<Exit, CliError> {
 }
 
 fn mode(row: &RowFlags) -> RegisterMode {
-    if row.ignore_existing { RegisterMode::Ignore } else { RegisterMode::Upsert }
+    if row.ignore_existing {
+        RegisterMode::Ignore
+    } else {
+        RegisterMode::Upsert
+    }
 }
 
 fn template(row: &RowFlags) -> NewCaltable {
@@ -97,9 +102,17 @@ pub fn register(registry: &mut Registry, args: RegisterArgs) -> Result<Exit, Cli
     Ok(Exit::Ok)
 }
 
-pub fn register_prefix(registry: &mut Registry, args: RegisterPrefixArgs) -> Result<Exit, CliError> {
+pub fn register_prefix(
+    registry: &mut Registry,
+    args: RegisterPrefixArgs,
+) -> Result<Exit, CliError> {
     let (rows, summary) = registry
-        .register_from_prefix(&args.row.set, &args.prefix, &template(&args.row), mode(&args.row))
+        .register_from_prefix(
+            &args.row.set,
+            &args.prefix,
+            &template(&args.row),
+            mode(&args.row),
+        )
         .map_err(|e| registry_or_data(e, "cannot register from prefix"))?;
     if args.json.json {
         let tables: Vec<Value> = rows
@@ -113,7 +126,10 @@ pub fn register_prefix(registry: &mut Registry, args: RegisterPrefixArgs) -> Res
     } else {
         let mut text = String::new();
         for r in &rows {
-            text.push_str(&format!("{:>4}  {:<5} {}\n", r.order_index, r.table_type, r.path));
+            text.push_str(&format!(
+                "{:>4}  {:<5} {}\n",
+                r.order_index, r.table_type, r.path
+            ));
         }
         text.push_str(&format!(
             "inserted {}, updated {}, left unchanged {}",
@@ -130,12 +146,19 @@ pub fn track(registry: &mut Registry, args: TrackArgs) -> Result<Exit, CliError>
         .track_calibration_provenance(&args.caltable, &provenance)
         .map_err(|e| registry_or_data(e, "cannot record provenance"))?;
     if args.json.json {
-        output::print_json("track", &json!({"caltable": args.caltable, "outcome": update}))?;
+        output::print_json(
+            "track",
+            &json!({"caltable": args.caltable, "outcome": update}),
+        )?;
     } else if update == ProvenanceUpdate::Updated {
         output::print_text(&format!("{}: provenance recorded", args.caltable))?;
     }
     if update == ProvenanceUpdate::NotRegistered {
-        return Err(anyhow::anyhow!("caltable {} is not registered", args.caltable)).exit(Exit::Data);
+        return Err(anyhow::anyhow!(
+            "caltable {} is not registered",
+            args.caltable
+        ))
+        .exit(Exit::Data);
     }
     Ok(Exit::Ok)
 }
@@ -149,7 +172,12 @@ pub fn retire(registry: &mut Registry, args: RetireArgs) -> Result<Exit, CliErro
     } else {
         output::print_text(&format!("set {}: {changed} caltables retired", args.set))?;
     }
-    if changed == 0 && !registry.list_sets().map(|s| s.iter().any(|x| x.set_name == args.set)).unwrap_or(false) {
+    if changed == 0
+        && !registry
+            .list_sets()
+            .map(|s| s.iter().any(|x| x.set_name == args.set))
+            .unwrap_or(false)
+    {
         return Err(anyhow::anyhow!("no calibration set named {}", args.set)).exit(Exit::Data);
     }
     Ok(Exit::Ok)

@@ -13,7 +13,17 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     allowed.insert("calprov-core", leaves.into_iter().collect());
     allowed.insert("calprov-cli", ["calprov-core"].into_iter().collect());
     allowed.insert("xtask", BTreeSet::new());
-    allowed.insert("calprov-benches", ["calprov-core", "calprov-schema", "calprov-metrics", "calprov-casa"].into_iter().collect());
+    allowed.insert(
+        "calprov-benches",
+        [
+            "calprov-core",
+            "calprov-schema",
+            "calprov-metrics",
+            "calprov-casa",
+        ]
+        .into_iter()
+        .collect(),
+    );
     allowed
 }
 
@@ -21,11 +31,21 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
 fn crates_depend_only_on_what_the_layering_allows() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let allowed = allowed();
     let members: BTreeSet<String> = meta["packages"]
@@ -35,7 +55,10 @@ fn crates_depend_only_on_what_the_layering_allows() {
         .map(|p| p["name"].as_str().unwrap().to_owned())
         .collect();
     for member in &members {
-        assert!(allowed.contains_key(member.as_str()), "crate {member} is not in the layering rule");
+        assert!(
+            allowed.contains_key(member.as_str()),
+            "crate {member} is not in the layering rule"
+        );
     }
     for package in meta["packages"].as_array().unwrap() {
         let name = package["name"].as_str().unwrap();

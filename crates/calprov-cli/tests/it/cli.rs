@@ -5,9 +5,23 @@ use serde_json::json;
 use crate::support::*;
 
 const COLUMNS: [&str; 17] = [
-    "id", "set_name", "path", "table_type", "order_index", "cal_field", "refant", "created_at",
-    "valid_start_mjd", "valid_end_mjd", "status", "notes", "source_ms_path", "solver_command",
-    "solver_version", "solver_params", "quality_metrics",
+    "id",
+    "set_name",
+    "path",
+    "table_type",
+    "order_index",
+    "cal_field",
+    "refant",
+    "created_at",
+    "valid_start_mjd",
+    "valid_end_mjd",
+    "status",
+    "notes",
+    "source_ms_path",
+    "solver_command",
+    "solver_version",
+    "solver_params",
+    "quality_metrics",
 ];
 
 fn ok(db: &std::path::Path, args: &[&str]) -> std::process::Output {
@@ -17,7 +31,11 @@ fn ok(db: &std::path::Path, args: &[&str]) -> std::process::Output {
         "calprov {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.stderr.is_empty(), "calprov {args:?} wrote to stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "calprov {args:?} wrote to stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -26,10 +44,64 @@ fn register_track_show_by_source_impact_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("reg.sqlite3");
     ok(&db, &["init"]);
-    ok(&db, &["register", "--set", "s", "--path", "/c/x_kcal", "--type", "K", "--order", "10", "--valid-start", "60000", "--valid-end", "60001"]);
-    ok(&db, &["register", "--set", "s", "--path", "/c/x_gacal", "--type", "GA", "--order", "40"]);
-    ok(&db, &["track", "--caltable", "/c/x_kcal", "--source-ms", "/d/x.ms", "--solver-version", "6.7.0.31", "--params", r#"{"vis": "/d/x.ms", "refant": "OV03"}"#, "--metrics", r#"{"n_solutions": 56}"#]);
-    ok(&db, &["track", "--caltable", "/c/x_gacal", "--source-ms", "/d/x.ms"]);
+    ok(
+        &db,
+        &[
+            "register",
+            "--set",
+            "s",
+            "--path",
+            "/c/x_kcal",
+            "--type",
+            "K",
+            "--order",
+            "10",
+            "--valid-start",
+            "60000",
+            "--valid-end",
+            "60001",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "register",
+            "--set",
+            "s",
+            "--path",
+            "/c/x_gacal",
+            "--type",
+            "GA",
+            "--order",
+            "40",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "track",
+            "--caltable",
+            "/c/x_kcal",
+            "--source-ms",
+            "/d/x.ms",
+            "--solver-version",
+            "6.7.0.31",
+            "--params",
+            r#"{"vis": "/d/x.ms", "refant": "OV03"}"#,
+            "--metrics",
+            r#"{"n_solutions": 56}"#,
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "track",
+            "--caltable",
+            "/c/x_gacal",
+            "--source-ms",
+            "/d/x.ms",
+        ],
+    );
 
     let show = stdout_json(&ok(&db, &["show", "/c/x_kcal", "--json"]));
     assert_eq!(show["type"], "show");
@@ -41,14 +113,25 @@ fn register_track_show_by_source_impact_round_trip() {
     let mut keys_sorted = keys.clone();
     keys_sorted.sort_unstable();
     assert_eq!(keys_sorted, expected);
-    assert_eq!(data["solver_params"], json!({"vis": "/d/x.ms", "refant": "OV03"}));
+    assert_eq!(
+        data["solver_params"],
+        json!({"vis": "/d/x.ms", "refant": "OV03"})
+    );
     assert_eq!(data["quality_metrics"], json!({"n_solutions": 56}));
     assert_eq!(data["valid_start_mjd"], json!(60000.0));
 
     let by_source = stdout_json(&ok(&db, &["by-source", "/d/x.ms", "--json"]));
-    let paths: Vec<&str> = by_source["data"].as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = by_source["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, ["/c/x_kcal", "/c/x_gacal"]);
-    let impact = stdout_json(&ok(&db, &["impact", "/c/x_kcal", "/c/x_gacal", "/c/unknown", "--json"]));
+    let impact = stdout_json(&ok(
+        &db,
+        &["impact", "/c/x_kcal", "/c/x_gacal", "/c/unknown", "--json"],
+    ));
     assert_eq!(impact["data"], json!(["/d/x.ms"]));
     let sets = stdout_json(&ok(&db, &["sets", "--json"]));
     assert_eq!(sets["data"][0]["n_caltables"], 2);
@@ -69,12 +152,36 @@ fn show_of_unregistered_caltable_prints_null_and_exits_1() {
 fn usage_errors_exit_2_and_bad_json_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("reg.sqlite3");
-    assert_eq!(calprov(&db, &["register", "--set", "s"]).status.code(), Some(2));
+    assert_eq!(
+        calprov(&db, &["register", "--set", "s"]).status.code(),
+        Some(2)
+    );
     assert_eq!(calprov(&db, &["no-such-command"]).status.code(), Some(2));
-    let out = calprov(&db, &["register", "--set", "s", "--path", "/c/a", "--type", "K", "--order", "1", "--params", "{not json"]);
+    let out = calprov(
+        &db,
+        &[
+            "register",
+            "--set",
+            "s",
+            "--path",
+            "/c/a",
+            "--type",
+            "K",
+            "--order",
+            "1",
+            "--params",
+            "{not json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--params is not valid JSON"));
-    let out = calprov(&db, &["register", "--set", "s", "--path", "/c/a", "--type", "K", "--order", "1", "--status", "weird"]);
+    let out = calprov(
+        &db,
+        &[
+            "register", "--set", "s", "--path", "/c/a", "--type", "K", "--order", "1", "--status",
+            "weird",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("status"));
 }
@@ -83,12 +190,16 @@ fn usage_errors_exit_2_and_bad_json_exits_1() {
 fn a_registry_that_is_not_sqlite_exits_3_and_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("reg.sqlite3");
-    let content = b"not a database at all, but an operator's notes file that must survive".repeat(20);
+    let content =
+        b"not a database at all, but an operator's notes file that must survive".repeat(20);
     std::fs::write(&db, &content).unwrap();
     let out = calprov(&db, &["sets"]);
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("reg.sqlite3") && stderr.contains("not an SQLite database"), "{stderr}");
+    assert!(
+        stderr.contains("reg.sqlite3") && stderr.contains("not an SQLite database"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read(&db).unwrap(), content);
 }
 
@@ -97,8 +208,24 @@ fn hostile_paths_are_stored_verbatim() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("reg.sqlite3");
     let path = "/c/it's\"; DROP TABLE caltables; --_kcal";
-    ok(&db, &["register", "--set", "x'; DELETE FROM caltables; --", "--path", path, "--type", "K", "--order", "10"]);
-    ok(&db, &["track", "--caltable", path, "--source-ms", "/d/a'b\".ms"]);
+    ok(
+        &db,
+        &[
+            "register",
+            "--set",
+            "x'; DELETE FROM caltables; --",
+            "--path",
+            path,
+            "--type",
+            "K",
+            "--order",
+            "10",
+        ],
+    );
+    ok(
+        &db,
+        &["track", "--caltable", path, "--source-ms", "/d/a'b\".ms"],
+    );
     let show = stdout_json(&ok(&db, &["show", path, "--json"]));
     assert_eq!(show["data"]["path"], path);
     assert_eq!(show["data"]["set_name"], "x'; DELETE FROM caltables; --");

@@ -10,7 +10,13 @@ const ROWS: usize = 2_000;
 
 #[test]
 fn sixteen_processes_migrating_together_leave_the_single_run_schema() {
-    let shapes = [Shape::Empty, Shape::Legacy, Shape::Partial(2), Shape::CurrentPython, Shape::Calprov];
+    let shapes = [
+        Shape::Empty,
+        Shape::Legacy,
+        Shape::Partial(2),
+        Shape::CurrentPython,
+        Shape::Calprov,
+    ];
     let work = tempfile::tempdir().unwrap();
     let mut trials = 0;
     for shape in shapes {
@@ -31,7 +37,11 @@ fn sixteen_processes_migrating_together_leave_the_single_run_schema() {
             let children: Vec<_> = (0..PROCESSES)
                 .map(|_| {
                     let mut cmd = Command::new(calprov_bin());
-                    cmd.arg("--db").arg(&db).arg("init").stdout(Stdio::null()).stderr(Stdio::piped());
+                    cmd.arg("--db")
+                        .arg(&db)
+                        .arg("init")
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::piped());
                     clean_env(&mut cmd);
                     cmd.spawn().unwrap()
                 })
@@ -46,8 +56,17 @@ fn sixteen_processes_migrating_together_leave_the_single_run_schema() {
             }
             assert_eq!(schema_sql(&db), expected_schema, "{shape:?} trial {trial}");
             assert_eq!(count(&db, "SELECT count(*) FROM caltables"), expected_rows);
-            assert_eq!(count(&db, "SELECT count(*) FROM refinery_schema_history"), 2);
-            assert_eq!(count(&db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"), 0);
+            assert_eq!(
+                count(&db, "SELECT count(*) FROM refinery_schema_history"),
+                2
+            );
+            assert_eq!(
+                count(
+                    &db,
+                    "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"
+                ),
+                0
+            );
             trials += 1;
         }
     }

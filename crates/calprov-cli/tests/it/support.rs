@@ -19,7 +19,14 @@ pub fn calprov(db: &Path, args: &[&str]) -> Output {
 
 /// Removes the variables that steer calprov so the host's setting cannot leak in.
 pub fn clean_env(cmd: &mut Command) {
-    for var in ["PIPELINE_DB", "CAL_REGISTRY_DB", "PIPELINE_STATE_DIR", "CASA_VERSION", "CALPROV_LOG", "CALPROV_PYTHON"] {
+    for var in [
+        "PIPELINE_DB",
+        "CAL_REGISTRY_DB",
+        "PIPELINE_STATE_DIR",
+        "CASA_VERSION",
+        "CALPROV_LOG",
+        "CALPROV_PYTHON",
+    ] {
         cmd.env_remove(var);
     }
 }
@@ -41,7 +48,13 @@ pub const LEGACY_DDL: &str = "CREATE TABLE IF NOT EXISTS caltables (
 CREATE INDEX IF NOT EXISTS idx_caltables_set ON caltables(set_name);
 CREATE INDEX IF NOT EXISTS idx_caltables_valid ON caltables(valid_start_mjd, valid_end_mjd);";
 
-pub const PROVENANCE: [&str; 5] = ["source_ms_path", "solver_command", "solver_version", "solver_params", "quality_metrics"];
+pub const PROVENANCE: [&str; 5] = [
+    "source_ms_path",
+    "solver_command",
+    "solver_version",
+    "solver_params",
+    "quality_metrics",
+];
 
 /// The registry shapes found in the field.
 #[derive(Debug, Clone, Copy)]
@@ -70,10 +83,14 @@ pub fn create_shape(path: &Path, shape: Shape, rows: usize) {
     };
     conn.execute_batch(LEGACY_DDL).unwrap();
     for col in &PROVENANCE[..n_prov] {
-        conn.execute_batch(&format!("ALTER TABLE caltables ADD COLUMN {col} TEXT")).unwrap();
+        conn.execute_batch(&format!("ALTER TABLE caltables ADD COLUMN {col} TEXT"))
+            .unwrap();
     }
     if n_prov == 5 {
-        conn.execute_batch("CREATE INDEX IF NOT EXISTS idx_caltables_source ON caltables(source_ms_path)").unwrap();
+        conn.execute_batch(
+            "CREATE INDEX IF NOT EXISTS idx_caltables_source ON caltables(source_ms_path)",
+        )
+        .unwrap();
     }
     let tx = conn.unchecked_transaction().unwrap();
     for i in 0..rows {
@@ -92,16 +109,27 @@ pub fn schema_sql(path: &Path) -> Vec<String> {
     let mut stmt = conn
         .prepare("SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master ORDER BY type, name")
         .unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 /// The columns of `caltables`, in order.
 pub fn columns(path: &Path) -> Vec<String> {
     let conn = Connection::open(path).unwrap();
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('caltables') ORDER BY cid").unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('caltables') ORDER BY cid")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 pub fn count(path: &Path, sql: &str) -> i64 {
-    Connection::open(path).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+    Connection::open(path)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
 }

@@ -21,7 +21,16 @@ fn tokens_inside_strings_are_left_alone() {
 
 #[test]
 fn garbage_is_an_error_not_a_panic() {
-    for bad in ["{", "NaNx", "{\"a\": NaNa}", "[1,", "\"unterminated", "{\"a\": -Inf}", "", "\u{0}"] {
+    for bad in [
+        "{",
+        "NaNx",
+        "{\"a\": NaNa}",
+        "[1,",
+        "\"unterminated",
+        "{\"a\": -Inf}",
+        "",
+        "\u{0}",
+    ] {
         assert!(parse_python_json(bad).is_err(), "{bad:?} parsed");
     }
 }
@@ -46,7 +55,11 @@ fn python_dumps(value: &PyJson) -> String {
         PyJson::Str(s) => serde_json::to_string(s).unwrap(),
         PyJson::List(items) => format!(
             "[{}]",
-            items.iter().map(python_dumps).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(python_dumps)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         PyJson::Obj(items) => format!(
             "{{{}}}",
@@ -86,8 +99,12 @@ fn py_json() -> impl Strategy<Value = PyJson> {
     let leaf = prop_oneof![
         float().prop_map(PyJson::Float),
         ".*".prop_map(PyJson::Str),
-        prop_oneof![Just("NaN".to_owned()), Just("-Infinity".to_owned()), Just("\\\"NaN".to_owned())]
-            .prop_map(PyJson::Str),
+        prop_oneof![
+            Just("NaN".to_owned()),
+            Just("-Infinity".to_owned()),
+            Just("\\\"NaN".to_owned())
+        ]
+        .prop_map(PyJson::Str),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {
         prop_oneof![

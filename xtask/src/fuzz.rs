@@ -1,0 +1,59 @@
+//! Running every cargo-fuzz target for a bounded time.
+
+use anyhow::{Context, Result, bail};
+
+use crate::{run_checked, workspace_root};
+
+pub fn run(args: &[String]) -> Result<()> {
+    let mut seconds = 60u64;
+    let mut build_only = false;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                seconds = iter
+                    .next()
+                    .context("--seconds needs a value")?
+                    .parse()
+                    .context("--seconds must be a whole number")?
+            }
+            "--build-only" => build_only = true,
+            other => bail!("unknown fuzz flag {other:?}"),
+        }
+    }
+    let fuzz_dir = workspace_root().join("fuzz");
+    let targets = std::fs::read_dir(fuzz_dir.join("fuzz_targets"))
+        .context("listing fuzz/fuzz_targets")?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.path()
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .collect::<std::collections::BTreeSet<_>>();
+    if targets.is_empty() {
+        bail!("no fuzz targets found");
+    }
+    let mut build = std::process::Command::new("cargo");
+    build
+        .current_dir(&fuzz_dir)
+        .args(["+nightly", "fuzz", "build"]);
+    run_checked(&mut build)?;
+    if build_only {
+        return Ok(());
+    }
+    for target in &targets {
+        println!("fuzzing {target} for {seconds} s");
+        let corpus = fuzz_dir.join("corpus").join(target);
+        std::fs::create_dir_all(&corpus)?;
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.current_dir(&fuzz_dir)
+            .args(["+nightly", "fuzz", "run", target])
+            .arg(&corpus)
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-print_final_stats=1");
+        run_checked(&mut cmd)?;
+    }
+    Ok(())
+}
