@@ -85,24 +85,23 @@ fn rewrite_python_tokens(text: &str) -> Option<String> {
             continue;
         }
         let at_value_start = previous.is_none_or(|prev| matches!(prev, b'[' | b',' | b':'));
-        if at_value_start
-            && let Some(token) = TOKENS.iter().find(|t| text[i..].starts_with(**t)) {
-                let end = i + token.len();
-                let boundary = bytes
-                    .get(end)
-                    .is_none_or(|next| !next.is_ascii_alphanumeric() && *next != b'_');
-                if boundary {
-                    out.push_str(&text[copied_up_to..i]);
-                    out.push('"');
-                    out.push_str(token);
-                    out.push('"');
-                    copied_up_to = end;
-                    changed = true;
-                    previous = Some(b'"');
-                    i = end;
-                    continue;
-                }
+        if at_value_start && let Some(token) = TOKENS.iter().find(|t| text[i..].starts_with(**t)) {
+            let end = i + token.len();
+            let boundary = bytes
+                .get(end)
+                .is_none_or(|next| !next.is_ascii_alphanumeric() && *next != b'_');
+            if boundary {
+                out.push_str(&text[copied_up_to..i]);
+                out.push('"');
+                out.push_str(token);
+                out.push('"');
+                copied_up_to = end;
+                changed = true;
+                previous = Some(b'"');
+                i = end;
+                continue;
             }
+        }
         if !b.is_ascii_whitespace() {
             previous = Some(b);
         }

@@ -424,12 +424,13 @@ impl PreparedRow {
             return Err(invalid("table_type", "the table type is empty".into()));
         }
         if let Some(status) = &row.status
-            && !STATUSES.contains(&status.as_str()) {
-                return Err(invalid(
-                    "status",
-                    format!("{status:?} is not one of {}", STATUSES.join(", ")),
-                ));
-            }
+            && !STATUSES.contains(&status.as_str())
+        {
+            return Err(invalid(
+                "status",
+                format!("{status:?} is not one of {}", STATUSES.join(", ")),
+            ));
+        }
         for (field, value) in [
             ("valid_start_mjd", row.valid_start_mjd),
             ("valid_end_mjd", row.valid_end_mjd),
@@ -439,12 +440,13 @@ impl PreparedRow {
             }
         }
         if let (Some(start), Some(end)) = (row.valid_start_mjd, row.valid_end_mjd)
-            && start > end {
-                return Err(invalid(
-                    "valid_end_mjd",
-                    format!("{end} is before the start {start}"),
-                ));
-            }
+            && start > end
+        {
+            return Err(invalid(
+                "valid_end_mjd",
+                format!("{end} is before the start {start}"),
+            ));
+        }
         let p = &row.provenance;
         Ok(Self {
             path: normalize_to_string(Path::new(&row.path)),

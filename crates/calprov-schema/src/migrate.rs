@@ -77,16 +77,17 @@ pub fn migrate(conn: &mut Connection, lock_timeout: Duration) -> Result<Migratio
     // Fast path without any lock: a registry at the latest version needs nothing. This is
     // what every tracking call after the first one sees.
     if let Ok(Some(version)) = crate::shape::refinery_version(conn)
-        && version >= latest_version() {
-            return Ok(MigrationReport {
-                shape_before: RegistryShape::Calprov { version },
-                columns_added: Vec::new(),
-                migrations_applied: Vec::new(),
-                schema_version: version,
-                elapsed: started.elapsed(),
-                lock_wait: Duration::ZERO,
-            });
-        }
+        && version >= latest_version()
+    {
+        return Ok(MigrationReport {
+            shape_before: RegistryShape::Calprov { version },
+            columns_added: Vec::new(),
+            migrations_applied: Vec::new(),
+            schema_version: version,
+            elapsed: started.elapsed(),
+            lock_wait: Duration::ZERO,
+        });
+    }
 
     let _lock = if conn.path().is_some_and(|p| !p.is_empty()) {
         Some(MigrationLock::acquire(&path, lock_timeout)?)

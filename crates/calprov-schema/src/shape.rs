@@ -92,9 +92,10 @@ pub(crate) fn refinery_version(conn: &Connection) -> rusqlite::Result<Option<i64
 pub fn detect_shape(conn: &Connection) -> rusqlite::Result<Result<RegistryShape, Vec<String>>> {
     let columns = caltables_columns(conn)?;
     if let Some(version) = refinery_version(conn)?
-        && version > 0 {
-            return Ok(Ok(RegistryShape::Calprov { version }));
-        }
+        && version > 0
+    {
+        return Ok(Ok(RegistryShape::Calprov { version }));
+    }
     if columns.is_empty() {
         return Ok(Ok(RegistryShape::Empty));
     }
