@@ -45,7 +45,7 @@ fn every_casa_version_form_normalises() {
 
 #[test]
 fn command_is_sorted_without_none_and_escaped() {
-    let params = vec![
+    let params = [
         ("vis", PyValue::Str("/data/x.ms".into())),
         ("refant", PyValue::Str("103".into())),
         (
