@@ -1,13 +1,24 @@
 //! Quality metrics and a QA verdict, read from real CASA calibration tables.
 //!
-//! [`reader`] is the only module that touches the table reader; [`reduce`] holds the pure,
-//! deterministic (optionally parallel) reductions; [`qa`] turns metrics into a verdict.
+//! [`reader`] (and [`synthetic`], its writing twin) is the only code that touches the table
+//! library; [`reduce`] holds the pure, deterministic, optionally parallel reductions;
+//! [`qa`] turns metrics into a verdict.
 
 mod error;
+mod metrics;
+pub mod qa;
 pub mod reader;
+pub mod reduce;
 pub mod synthetic;
 
 pub use error::Error;
+pub use metrics::{QualityMetrics, compute_metrics, compute_metrics_with, extract_metrics};
+pub use qa::QaThresholds;
 
 /// Tables with at least this many rows are read and reduced in parallel (rayon).
 pub const PARALLEL_THRESHOLD: usize = 100_000;
+
+/// Reads only the `CASA_Version` keyword of a caltable (for version detection).
+pub fn read_casa_version_keyword(path: &std::path::Path) -> Result<Option<String>, Error> {
+    reader::read_keywords_only(path).map(|k| k.casa_version)
+}

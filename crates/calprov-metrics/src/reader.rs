@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use casacure::record::{ArrayData, DataType, RecordValue};
 use casacure::Table;
+use casacure::record::{ArrayData, DataType, RecordValue};
 
 use crate::Error;
 
@@ -65,8 +65,11 @@ pub fn read_caltable(path: &Path) -> Result<CaltableColumns, Error> {
     let span = tracing::debug_span!("read_caltable", path = %path.display());
     let _entered = span.enter();
     validate_files(path)?;
-    let table = guarded(path, "open", || Table::open(path, true).map_err(|e| e.to_string()))?;
-    let n_rows = usize::try_from(table.nrows()).map_err(|_| damaged(path, "row count does not fit in memory"))?;
+    let table = guarded(path, "open", || {
+        Table::open(path, true).map_err(|e| e.to_string())
+    })?;
+    let n_rows = usize::try_from(table.nrows())
+        .map_err(|_| damaged(path, "row count does not fit in memory"))?;
     validate_row_count(path, n_rows)?;
     let names = table.colnames();
     let index = |name: &str| names.iter().position(|n| n == name);
@@ -78,28 +81,72 @@ pub fn read_caltable(path: &Path) -> Result<CaltableColumns, Error> {
     };
     let parallel = n_rows >= crate::PARALLEL_THRESHOLD;
     if let Some(col) = index("TIME") {
-        columns.time = read_scalars(path, &table, col, "TIME", n_rows, DataType::Double, |v| match v {
-            RecordValue::Double(x) => Some(x),
-            _ => None,
-        })?;
+        columns.time = read_scalars(
+            path,
+            &table,
+            col,
+            "TIME",
+            n_rows,
+            DataType::Double,
+            |v| match v {
+                RecordValue::Double(x) => Some(x),
+                _ => None,
+            },
+        )?;
     }
     if let Some(col) = index("ANTENNA1") {
-        columns.antenna1 = read_scalars(path, &table, col, "ANTENNA1", n_rows, DataType::Int, int_value)?;
+        columns.antenna1 = read_scalars(
+            path,
+            &table,
+            col,
+            "ANTENNA1",
+            n_rows,
+            DataType::Int,
+            int_value,
+        )?;
     }
     if let Some(col) = index("SPECTRAL_WINDOW_ID") {
-        columns.spw = read_scalars(path, &table, col, "SPECTRAL_WINDOW_ID", n_rows, DataType::Int, int_value)?;
+        columns.spw = read_scalars(
+            path,
+            &table,
+            col,
+            "SPECTRAL_WINDOW_ID",
+            n_rows,
+            DataType::Int,
+            int_value,
+        )?;
     }
     if let Some(col) = index("FLAG") {
-        columns.flag = Some(read_array_column(path, &table, col, "FLAG", n_rows, parallel, None)?);
+        columns.flag = Some(read_array_column(
+            path, &table, col, "FLAG", n_rows, parallel, None,
+        )?);
     }
     if let Some(col) = index("SNR") {
-        columns.snr = Some(read_array_column(path, &table, col, "SNR", n_rows, parallel, None)?);
+        columns.snr = Some(read_array_column(
+            path, &table, col, "SNR", n_rows, parallel, None,
+        )?);
     }
     let mut shapes = BTreeSet::new();
     if let Some(col) = index("CPARAM") {
-        columns.cparam = Some(read_array_column(path, &table, col, "CPARAM", n_rows, parallel, Some(&mut shapes))?);
+        columns.cparam = Some(read_array_column(
+            path,
+            &table,
+            col,
+            "CPARAM",
+            n_rows,
+            parallel,
+            Some(&mut shapes),
+        )?);
     } else if let Some(col) = index("FPARAM") {
-        columns.fparam = Some(read_array_column(path, &table, col, "FPARAM", n_rows, parallel, Some(&mut shapes))?);
+        columns.fparam = Some(read_array_column(
+            path,
+            &table,
+            col,
+            "FPARAM",
+            n_rows,
+            parallel,
+            Some(&mut shapes),
+        )?);
     }
     columns.cell_shapes = shapes;
     Ok(columns)
@@ -121,7 +168,11 @@ fn damaged(path: &Path, reason: impl Into<String>) -> Error {
 }
 
 /// Runs a reader call, turning its errors and panics into [`Error::Damaged`].
-fn guarded<T>(path: &Path, what: &str, call: impl FnOnce() -> Result<T, String>) -> Result<T, Error> {
+fn guarded<T>(
+    path: &Path,
+    what: &str,
+    call: impl FnOnce() -> Result<T, String>,
+) -> Result<T, Error> {
     match catch_unwind(AssertUnwindSafe(call)) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(reason)) => Err(damaged(path, format!("{what}: {reason}"))),
@@ -147,8 +198,14 @@ trait Scalar: Sized + Copy + Send {
 impl Scalar for f64 {
     const BYTES: usize = 8;
     fn decode(cell: &[u8], big_endian: bool) -> Self {
-        let raw = [cell[0], cell[1], cell[2], cell[3], cell[4], cell[5], cell[6], cell[7]];
-        if big_endian { f64::from_be_bytes(raw) } else { f64::from_le_bytes(raw) }
+        let raw = [
+            cell[0], cell[1], cell[2], cell[3], cell[4], cell[5], cell[6], cell[7],
+        ];
+        if big_endian {
+            f64::from_be_bytes(raw)
+        } else {
+            f64::from_le_bytes(raw)
+        }
     }
 }
 
@@ -156,7 +213,11 @@ impl Scalar for i32 {
     const BYTES: usize = 4;
     fn decode(cell: &[u8], big_endian: bool) -> Self {
         let raw = [cell[0], cell[1], cell[2], cell[3]];
-        if big_endian { i32::from_be_bytes(raw) } else { i32::from_le_bytes(raw) }
+        if big_endian {
+            i32::from_be_bytes(raw)
+        } else {
+            i32::from_le_bytes(raw)
+        }
     }
 }
 
@@ -171,9 +232,10 @@ fn read_scalars<T: Scalar>(
     expected: casacure::record::DataType,
     convert: impl Fn(RecordValue) -> Option<T>,
 ) -> Result<Vec<T>, Error> {
-    if let Some(ssm) = SsmColumn::find(table, col)
-        .filter(|c| c.desc.data_type == expected && matches!(c.desc.kind, casacure::tabledesc::ColumnKind::Scalar(_)))
-    {
+    if let Some(ssm) = SsmColumn::find(table, col).filter(|c| {
+        c.desc.data_type == expected
+            && matches!(c.desc.kind, casacure::tabledesc::ColumnKind::Scalar(_))
+    }) {
         let parts = by_chunks(n_rows, n_rows >= crate::PARALLEL_THRESHOLD, |start, end| {
             guarded(path, name, || {
                 let mut out = Vec::with_capacity(end - start);
@@ -186,9 +248,16 @@ fn read_scalars<T: Scalar>(
         })?;
         return Ok(parts.concat());
     }
-    let cells = guarded(path, name, || table.getcol(col, 0, n_rows as u64).map_err(|e| e.to_string()))?;
+    let cells = guarded(path, name, || {
+        table
+            .getcol(col, 0, n_rows as u64)
+            .map_err(|e| e.to_string())
+    })?;
     if cells.len() != n_rows {
-        return Err(damaged(path, format!("column {name} has {} cells for {n_rows} rows", cells.len())));
+        return Err(damaged(
+            path,
+            format!("column {name} has {} cells for {n_rows} rows", cells.len()),
+        ));
     }
     cells
         .into_iter()
@@ -235,7 +304,11 @@ impl Element for f32 {
     }
     const BITS: usize = 32;
     fn decode(bytes: &[u8], n: usize, big_endian: bool, out: &mut Vec<Self>) {
-        out.extend(bytes[..n * 4].chunks_exact(4).map(|b| f32_from(b, big_endian)));
+        out.extend(
+            bytes[..n * 4]
+                .chunks_exact(4)
+                .map(|b| f32_from(b, big_endian)),
+        );
     }
 }
 
@@ -258,7 +331,11 @@ impl Element for (f32, f32) {
 
 fn f32_from(b: &[u8], big_endian: bool) -> f32 {
     let arr = [b[0], b[1], b[2], b[3]];
-    if big_endian { f32::from_be_bytes(arr) } else { f32::from_le_bytes(arr) }
+    if big_endian {
+        f32::from_be_bytes(arr)
+    } else {
+        f32::from_le_bytes(arr)
+    }
 }
 
 /// Rows per chunk when columns are decoded in parallel.
@@ -349,7 +426,11 @@ fn read_arrays_generic<T: Element>(
     n_rows: usize,
     shapes: Option<&mut BTreeSet<String>>,
 ) -> Result<Vec<T>, Error> {
-    let cells = guarded(path, name, || table.getcol(col, 0, n_rows as u64).map_err(|e| e.to_string()))?;
+    let cells = guarded(path, name, || {
+        table
+            .getcol(col, 0, n_rows as u64)
+            .map_err(|e| e.to_string())
+    })?;
     let mut out = Vec::with_capacity(cells.len() * 2);
     let mut seen = BTreeSet::new();
     let column_error = |reason: &str| Error::Column {
@@ -364,7 +445,8 @@ fn read_arrays_generic<T: Element>(
         if !array.shape.is_empty() {
             seen.insert(array.shape.clone());
         }
-        let values = T::from_array(array.data).ok_or_else(|| column_error("unexpected element type"))?;
+        let values =
+            T::from_array(array.data).ok_or_else(|| column_error("unexpected element type"))?;
         out.extend_from_slice(&values);
     }
     if let Some(set) = shapes {
@@ -393,7 +475,9 @@ fn validate_files(path: &Path) -> Result<(), Error> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::Missing { path: path.to_path_buf() });
+            return Err(Error::Missing {
+                path: path.to_path_buf(),
+            });
         }
         Err(source) => {
             return Err(Error::Io {
@@ -413,7 +497,9 @@ fn validate_files(path: &Path) -> Result<(), Error> {
     let dat = path.join("table.dat");
     let dat_meta = match std::fs::metadata(&dat) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_a_table("it has no table.dat")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(not_a_table("it has no table.dat"));
+        }
         Err(source) => return Err(io_error(path, "table.dat", source)),
     };
     if !dat_meta.is_file() {
@@ -423,7 +509,13 @@ fn validate_files(path: &Path) -> Result<(), Error> {
         return Err(damaged(path, "table.dat is empty"));
     }
     if dat_meta.len() > MAX_TABLE_DAT_BYTES {
-        return Err(damaged(path, format!("table.dat is {} bytes, far more than a table description", dat_meta.len())));
+        return Err(damaged(
+            path,
+            format!(
+                "table.dat is {} bytes, far more than a table description",
+                dat_meta.len()
+            ),
+        ));
     }
     // Permission problems surface here as a clear I/O error rather than inside the reader.
     std::fs::File::open(&dat).map_err(|source| io_error(path, "table.dat", source))?;
@@ -451,7 +543,9 @@ fn validate_row_count(path: &Path, n_rows: usize) -> Result<(), Error> {
     if (n_rows as u64).saturating_mul(4) > data_bytes {
         return Err(damaged(
             path,
-            format!("table.dat claims {n_rows} rows but the data files hold only {data_bytes} bytes"),
+            format!(
+                "table.dat claims {n_rows} rows but the data files hold only {data_bytes} bytes"
+            ),
         ));
     }
     Ok(())
@@ -475,4 +569,13 @@ pub fn table_files(path: &Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Opens the table and reads its keywords only (no column data).
+pub fn read_keywords_only(path: &Path) -> Result<Keywords, Error> {
+    validate_files(path)?;
+    let table = guarded(path, "open", || {
+        Table::open(path, true).map_err(|e| e.to_string())
+    })?;
+    Ok(read_keywords(&table))
 }

@@ -8,7 +8,9 @@
 
 use std::path::Path;
 
-use casacure::record::{ArrayData, ArrayValue, DataType, RecordValue, TableRecord, parse_json_record};
+use casacure::record::{
+    ArrayData, ArrayValue, DataType, RecordValue, TableRecord, parse_json_record,
+};
 use casacure::tabledesc::{ColumnDesc, ColumnKind, TableDesc};
 
 use crate::Error;
@@ -113,7 +115,14 @@ fn describe(spec: &SyntheticSpec) -> TableDesc {
         SyntheticKind::Bandpass => ("Complex", "B Jones", ("CPARAM", DataType::Complex)),
         SyntheticKind::Gain => ("Complex", "G Jones", ("CPARAM", DataType::Complex)),
     };
-    let scalar_int = |name: &str| column(name, DataType::Int, ColumnKind::Scalar(RecordValue::Int(0)), "{}");
+    let scalar_int = |name: &str| {
+        column(
+            name,
+            DataType::Int,
+            ColumnKind::Scalar(RecordValue::Int(0)),
+            "{}",
+        )
+    };
     let array = |name: &str, t: DataType| column(name, t, ColumnKind::Array, "{}");
     let keywords = serde_json::json!({
         "ParType": par_type,
@@ -139,7 +148,12 @@ fn describe(spec: &SyntheticSpec) -> TableDesc {
             scalar_int("SPECTRAL_WINDOW_ID"),
             scalar_int("ANTENNA1"),
             scalar_int("ANTENNA2"),
-            column("INTERVAL", DataType::Double, ColumnKind::Scalar(RecordValue::Double(0.0)), r#"{"QuantumUnits": ["s"]}"#),
+            column(
+                "INTERVAL",
+                DataType::Double,
+                ColumnKind::Scalar(RecordValue::Double(0.0)),
+                r#"{"QuantumUnits": ["s"]}"#,
+            ),
             scalar_int("SCAN_NUMBER"),
             scalar_int("OBSERVATION_ID"),
             array(param.0, param.1),
@@ -161,10 +175,16 @@ pub fn write_synthetic_caltable(out: &Path, spec: &SyntheticSpec) -> Result<(), 
         return Err(write_error("the path already exists".to_owned()));
     }
     if spec.antennas == 0 || spec.spws == 0 {
-        return Err(write_error("antennas and spws must be at least 1".to_owned()));
+        return Err(write_error(
+            "antennas and spws must be at least 1".to_owned(),
+        ));
     }
     let desc = describe(spec);
-    let n_chan = if spec.kind == SyntheticKind::Bandpass { spec.channels.max(1) } else { 1 };
+    let n_chan = if spec.kind == SyntheticKind::Bandpass {
+        spec.channels.max(1)
+    } else {
+        1
+    };
     let n_pol = 2usize;
     let cell = n_pol * n_chan;
     // Logical (row-major) shape as casacure stores it: [nchan, npol].
@@ -173,12 +193,16 @@ pub fn write_synthetic_caltable(out: &Path, spec: &SyntheticSpec) -> Result<(), 
     let per_interval = spec.antennas * spec.spws;
     let refant = 2.min(spec.antennas - 1) as i32;
     // A fixed per-antenna gain, so solutions look like a real array's.
-    let antenna_amp: Vec<f64> = (0..spec.antennas).map(|_| 1.0 + 0.12 * rng.normal()).collect();
+    let antenna_amp: Vec<f64> = (0..spec.antennas)
+        .map(|_| 1.0 + 0.12 * rng.normal())
+        .collect();
     let antenna_delay: Vec<f64> = (0..spec.antennas).map(|_| 4.0 * rng.normal()).collect();
     // A few antennas are dead for the whole table (flagged, SNR 0), as in real data.
     let dead: Vec<bool> = (0..spec.antennas).map(|_| rng.unit() < 0.03).collect();
 
-    let mut columns: Vec<Vec<RecordValue>> = (0..desc.columns.len()).map(|_| Vec::with_capacity(spec.rows)).collect();
+    let mut columns: Vec<Vec<RecordValue>> = (0..desc.columns.len())
+        .map(|_| Vec::with_capacity(spec.rows))
+        .collect();
     let t0 = 5.2e9;
     for row in 0..spec.rows {
         let interval = row / per_interval;
@@ -199,16 +223,28 @@ pub fn write_synthetic_caltable(out: &Path, spec: &SyntheticSpec) -> Result<(), 
             };
             snr.push(s as f32);
             let amp = antenna_amp[ant] * (1.0 + 0.02 * rng.normal());
-            let phase = if ant as i32 == refant { 0.0 } else { std::f64::consts::PI * (rng.unit() * 2.0 - 1.0) };
+            let phase = if ant as i32 == refant {
+                0.0
+            } else {
+                std::f64::consts::PI * (rng.unit() * 2.0 - 1.0)
+            };
             cparam.push(((amp * phase.cos()) as f32, (amp * phase.sin()) as f32));
-            fparam.push(if ant as i32 == refant || dead[ant] { 0.0 } else { (antenna_delay[ant] + 0.1 * rng.normal()) as f32 });
+            fparam.push(if ant as i32 == refant || dead[ant] {
+                0.0
+            } else {
+                (antenna_delay[ant] + 0.1 * rng.normal()) as f32
+            });
         }
         let values: [RecordValue; 13] = [
             RecordValue::Double(time),
             RecordValue::Int(0),
             RecordValue::Int(spw as i32),
             RecordValue::Int(ant as i32),
-            RecordValue::Int(if spec.kind == SyntheticKind::Delay { -1 } else { refant }),
+            RecordValue::Int(if spec.kind == SyntheticKind::Delay {
+                -1
+            } else {
+                refant
+            }),
             RecordValue::Double(0.0),
             RecordValue::Int(1 + (interval % 4) as i32),
             RecordValue::Int(0),
@@ -227,11 +263,17 @@ pub fn write_synthetic_caltable(out: &Path, spec: &SyntheticSpec) -> Result<(), 
         }
     }
     casacure::create_table(out, &desc, &columns).map_err(|e| write_error(e.to_string()))?;
-    std::fs::write(out.join("table.info"), format!("Type = Calibration\nSubType = {}\n", match spec.kind {
-        SyntheticKind::Delay => "K Jones",
-        SyntheticKind::Bandpass => "B Jones",
-        SyntheticKind::Gain => "G Jones",
-    }))
+    std::fs::write(
+        out.join("table.info"),
+        format!(
+            "Type = Calibration\nSubType = {}\n",
+            match spec.kind {
+                SyntheticKind::Delay => "K Jones",
+                SyntheticKind::Bandpass => "B Jones",
+                SyntheticKind::Gain => "G Jones",
+            }
+        ),
+    )
     .map_err(|e| write_error(e.to_string()))?;
     Ok(())
 }

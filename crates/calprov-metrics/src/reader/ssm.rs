@@ -39,7 +39,11 @@ impl<'t> SsmColumn<'t> {
                 DataManagerBlob::StandardStMan(s) => Some(s),
                 DataManagerBlob::Unsupported(_) => None,
             })?;
-        let file = table.ssm_files.iter().find(|(s, _)| *s == seq).map(|(_, f)| f)?;
+        let file = table
+            .ssm_files
+            .iter()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, f)| f)?;
         Some(Self {
             file,
             index_nr: *spec.col_index_map.get(within)? as usize,
@@ -64,26 +68,36 @@ impl<'t> SsmColumn<'t> {
         end: usize,
         mut visit: impl FnMut(usize, &[u8]) -> Result<(), String>,
     ) -> Result<(), String> {
-        let index = self
-            .file
-            .indices
-            .get(self.index_nr)
-            .ok_or_else(|| format!("column {}: bucket index {} is missing", self.desc.name, self.index_nr))?;
+        let index = self.file.indices.get(self.index_nr).ok_or_else(|| {
+            format!(
+                "column {}: bucket index {} is missing",
+                self.desc.name, self.index_nr
+            )
+        })?;
         let mut row = start;
         while row < end {
             let bucket = index
                 .find(row as u64)
                 .ok_or_else(|| format!("column {}: row {row} is in no bucket", self.desc.name))?;
-            let bytes = self.file.bucket_bytes(bucket.number).map_err(|e| e.to_string())?;
-            let first = usize::try_from(bucket.start_row).map_err(|_| "bucket start overflows".to_owned())?;
-            let last = usize::try_from(bucket.end_row).unwrap_or(usize::MAX).min(end - 1);
+            let bytes = self
+                .file
+                .bucket_bytes(bucket.number)
+                .map_err(|e| e.to_string())?;
+            let first = usize::try_from(bucket.start_row)
+                .map_err(|_| "bucket start overflows".to_owned())?;
+            let last = usize::try_from(bucket.end_row)
+                .unwrap_or(usize::MAX)
+                .min(end - 1);
             for r in row..=last {
                 let offset = (r - first)
                     .checked_mul(cell_size)
                     .and_then(|o| o.checked_add(self.column_offset))
                     .ok_or_else(|| "cell offset overflows".to_owned())?;
                 let cell = bytes.get(offset..offset + cell_size).ok_or_else(|| {
-                    format!("column {}: row {r} lies outside bucket {}", self.desc.name, bucket.number)
+                    format!(
+                        "column {}: row {r} lies outside bucket {}",
+                        self.desc.name, bucket.number
+                    )
                 })?;
                 visit(r, cell)?;
             }
@@ -103,20 +117,34 @@ impl<'t> SsmColumn<'t> {
         end: usize,
         mut visit: impl FnMut(usize, &[u32], usize, &[u8]) -> Result<(), String>,
     ) -> Result<(), String> {
-        let f0i = self
-            .file
-            .f0i()
-            .ok_or_else(|| format!("column {}: the array file table.f0i is missing", self.desc.name))?;
+        let f0i = self.file.f0i().ok_or_else(|| {
+            format!(
+                "column {}: the array file table.f0i is missing",
+                self.desc.name
+            )
+        })?;
         let version = read_u32(f0i, 0, self.big_endian)
             .ok_or_else(|| "the array file table.f0i is too short for its header".to_owned())?;
         let mut dims: Vec<u32> = Vec::with_capacity(4);
         self.for_each_cell(ARRAY_REF_BYTES, start, end, |row, cell| {
-            let raw = [cell[0], cell[1], cell[2], cell[3], cell[4], cell[5], cell[6], cell[7]];
-            let offset = if self.big_endian { i64::from_be_bytes(raw) } else { i64::from_le_bytes(raw) };
+            let raw = [
+                cell[0], cell[1], cell[2], cell[3], cell[4], cell[5], cell[6], cell[7],
+            ];
+            let offset = if self.big_endian {
+                i64::from_be_bytes(raw)
+            } else {
+                i64::from_le_bytes(raw)
+            };
             if offset == 0 {
                 return visit(row, &[], 0, &[]);
             }
-            let bad = || format!("column {}: row {row} refers to offset {offset} outside table.f0i ({} bytes)", self.desc.name, f0i.len());
+            let bad = || {
+                format!(
+                    "column {}: row {row} refers to offset {offset} outside table.f0i ({} bytes)",
+                    self.desc.name,
+                    f0i.len()
+                )
+            };
             let mut p = usize::try_from(offset).map_err(|_| bad())?;
             if version > 0 {
                 p = p.checked_add(4).ok_or_else(bad)?; // reference count
@@ -124,7 +152,10 @@ impl<'t> SsmColumn<'t> {
             let ndim = read_u32(f0i, p, self.big_endian).ok_or_else(bad)? as usize;
             p += 4;
             if ndim > 8 {
-                return Err(format!("column {}: row {row} claims {ndim} dimensions", self.desc.name));
+                return Err(format!(
+                    "column {}: row {row} claims {ndim} dimensions",
+                    self.desc.name
+                ));
             }
             dims.clear();
             let mut nelem: usize = if ndim == 0 { 0 } else { 1 };
@@ -138,7 +169,9 @@ impl<'t> SsmColumn<'t> {
                 .checked_mul(element_bits)
                 .map(|bits| bits.div_ceil(8))
                 .ok_or_else(bad)?;
-            let data = f0i.get(p..p.checked_add(bytes).ok_or_else(bad)?).ok_or_else(bad)?;
+            let data = f0i
+                .get(p..p.checked_add(bytes).ok_or_else(bad)?)
+                .ok_or_else(bad)?;
             visit(row, &dims, nelem, data)
         })
     }
@@ -147,5 +180,9 @@ impl<'t> SsmColumn<'t> {
 fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     let b = data.get(at..at.checked_add(4)?)?;
     let raw = [b[0], b[1], b[2], b[3]];
-    Some(if big_endian { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) })
+    Some(if big_endian {
+        u32::from_be_bytes(raw)
+    } else {
+        u32::from_le_bytes(raw)
+    })
 }
