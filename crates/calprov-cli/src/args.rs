@@ -29,7 +29,11 @@ pub enum Command {
     Register(RegisterArgs),
     /// Register every caltable directory named <PREFIX>*, typed by suffix.
     RegisterPrefix(RegisterPrefixArgs),
-    /// Record the provenance of a registered caltable.
+    /// Record the provenance of a registered caltable after a solve.
+    ///
+    /// With --task, calprov does the whole job: reads metrics from the caltable, detects the
+    /// CASA version, renders the command and records everything. Without it, the given
+    /// fields are written as they are.
     Track(TrackArgs),
     /// Show one caltable's full record.
     Show(ShowArgs),
@@ -41,6 +45,133 @@ pub enum Command {
     Sets(JsonFlag),
     /// Retire every caltable of a set.
     Retire(RetireArgs),
+    /// Print the quality metrics and QA verdict of a caltable.
+    Metrics(MetricsArgs),
+    /// Print the CASA version and the detection step that found it.
+    CasaVersion(CasaVersionArgs),
+    /// Print the re-executable CASA command for a task and its parameters.
+    Command(CommandArgs),
+    /// Provenance health: success rate, latency, coverage, versions, QA.
+    Stats(StatsArgs),
+    /// Exit non-zero (4) when a monitoring threshold is breached, for cron and alerting.
+    Check(CheckArgs),
+    /// Write the monitoring metrics for node_exporter's textfile collector.
+    ExportProm(ExportPromArgs),
+    /// Write a synthetic caltable with the layout of real CASA ones.
+    GenCaltable(GenCaltableArgs),
+    /// Run the whole flow on a fresh registry: solve-like tables, register, track, query.
+    Demo(DemoArgs),
+}
+
+/// `metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The caltable directory.
+    pub caltable: PathBuf,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `casa-version`.
+#[derive(Debug, Args)]
+pub struct CasaVersionArgs {
+    /// Read the version from this caltable's CASA_Version keyword first.
+    #[arg(long)]
+    pub caltable: Option<PathBuf>,
+    /// An explicit version (checked and normalised).
+    #[arg(long)]
+    pub solver_version: Option<String>,
+    /// The longest a probe of Python may take, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub timeout: f64,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `command`.
+#[derive(Debug, Args)]
+pub struct CommandArgs {
+    /// The CASA task.
+    #[arg(long)]
+    pub task: String,
+    /// Its keyword arguments, a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub params: String,
+    /// Longest command, in bytes.
+    #[arg(long, default_value_t = 10 * 1024)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Only events since then: unix seconds, or a duration back from now (`24h`, `7d`, `30m`).
+    #[arg(long)]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Largest acceptable share of failed tracking calls (0..1).
+    #[arg(long)]
+    pub max_failure_rate: Option<f64>,
+    /// Smallest acceptable share of registered caltables with provenance (0..1).
+    #[arg(long)]
+    pub min_coverage: Option<f64>,
+    /// Only events since then (as for `stats`).
+    #[arg(long)]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `export-prom`.
+#[derive(Debug, Args)]
+pub struct ExportPromArgs {
+    /// The `.prom` file to write (atomically).
+    pub file: PathBuf,
+    /// Only events since then (as for `stats`).
+    #[arg(long)]
+    pub since: Option<String>,
+}
+
+/// `gen-caltable`.
+#[derive(Debug, Args)]
+pub struct GenCaltableArgs {
+    /// Number of solutions (rows).
+    #[arg(long)]
+    pub rows: usize,
+    /// The caltable directory to create.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// gain, delay or bandpass.
+    #[arg(long, default_value = "gain")]
+    pub kind: String,
+    /// Antennas.
+    #[arg(long, default_value_t = 14)]
+    pub antennas: usize,
+    /// Spectral windows.
+    #[arg(long, default_value_t = 2)]
+    pub spws: usize,
+    /// Channels (bandpass).
+    #[arg(long, default_value_t = 8)]
+    pub channels: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = 20240611)]
+    pub seed: u64,
+}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the registry and the caltables.
+    #[arg(long, default_value = "calprov-demo")]
+    pub dir: PathBuf,
 }
 
 /// `--json`.
@@ -137,6 +268,13 @@ pub struct TrackArgs {
     /// The caltable directory.
     #[arg(long, visible_alias = "path")]
     pub caltable: String,
+    /// The CASA task that solved it: calprov then reads metrics, detects the version and
+    /// renders the command itself (flags given explicitly override detection).
+    #[arg(long, conflicts_with = "metrics")]
+    pub task: Option<String>,
+    /// Fail (exit 1) unless everything was recorded.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub provenance: ProvenanceFlags,
     #[command(flatten)]

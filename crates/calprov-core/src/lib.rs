@@ -9,11 +9,17 @@ pub mod db_path;
 pub mod env;
 mod error;
 pub mod json;
+pub mod monitoring;
+pub mod params;
 pub mod paths;
 pub mod prefix;
 mod record;
 mod registry;
+mod tracking;
+pub mod version;
 
+pub use calprov_casa as casa;
+pub use calprov_metrics as metrics;
 pub use calprov_schema::{MigrationReport, OpenOptions, RegistryShape};
 pub use error::Error;
 pub use record::{
@@ -21,6 +27,11 @@ pub use record::{
     STATUSES, SetSummary,
 };
 pub use registry::{RecordResult, Registry};
+pub use tracking::{
+    FailureKind, Missing, SolveRecord, TrackConfig, TrackError, TrackOutcome, TrackSummary,
+    chain as tracking_chain, classify, strict_error, track_after_solve, track_after_solve_at,
+    track_after_solve_strict,
+};
 
 /// The schema version the migrations lead to, reported in `--json` documents.
 pub fn schema_version() -> i64 {

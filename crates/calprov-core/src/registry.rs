@@ -65,6 +65,16 @@ impl Registry {
         &self.migration
     }
 
+    /// The connection, for the composed operations of this crate (tracking, monitoring).
+    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The connection, for read-only composed operations.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Registers `rows` in set `set` in one transaction (all or nothing).
     ///
     /// `Upsert` keeps an existing row's id and merges: incoming non-null values win, nulls

@@ -1,6 +1,9 @@
 //! Running each subcommand against the library.
 
+mod demo;
+mod monitor;
 mod query;
+mod tools;
 mod write;
 
 use anyhow::Context;
@@ -24,12 +27,20 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Init(flag) => write::init(&location, flag.json),
         Command::Register(args) => write::register(&mut open(&location)?, args),
         Command::RegisterPrefix(args) => write::register_prefix(&mut open(&location)?, args),
-        Command::Track(args) => write::track(&mut open(&location)?, args),
+        Command::Track(args) => write::track(&location, args),
         Command::Retire(args) => write::retire(&mut open(&location)?, args),
         Command::Show(args) => query::show(&mut open(&location)?, args),
         Command::BySource(args) => query::by_source(&mut open(&location)?, args),
         Command::Impact(args) => query::impact(&mut open(&location)?, args),
         Command::Sets(flag) => query::sets(&mut open(&location)?, flag.json),
+        Command::Metrics(args) => tools::metrics(args),
+        Command::CasaVersion(args) => tools::casa_version(args),
+        Command::Command(args) => tools::command(args),
+        Command::GenCaltable(args) => tools::gen_caltable(args),
+        Command::Stats(args) => monitor::stats(&open(&location)?, args),
+        Command::Check(args) => monitor::check(&open(&location)?, args),
+        Command::ExportProm(args) => monitor::export_prom(&open(&location)?, args),
+        Command::Demo(args) => demo::run(cli.db.as_deref(), args),
     }
 }
 

@@ -106,7 +106,7 @@ pub fn sets(registry: &mut Registry, json: bool) -> Result<Exit, CliError> {
 }
 
 /// A readable multi-line description of one record.
-fn describe(r: &CaltableRecord) -> String {
+pub(crate) fn describe(r: &CaltableRecord) -> String {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
     let json = |v: &Option<Value>| {
         v.as_ref()

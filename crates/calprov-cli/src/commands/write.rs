@@ -2,8 +2,12 @@
 
 use anyhow::Context;
 use calprov_core::db_path::DbLocation;
+use calprov_core::env::Environment;
 use calprov_core::json::parse_python_json;
-use calprov_core::{NewCaltable, Provenance, ProvenanceUpdate, RegisterMode, Registry};
+use calprov_core::{
+    NewCaltable, Provenance, ProvenanceUpdate, RegisterMode, Registry, SolveRecord, TrackConfig,
+    TrackOutcome, TrackSummary, classify, strict_error, track_after_solve_at,
+};
 use serde_json::{Value, json};
 
 use crate::args::{
@@ -140,27 +144,113 @@ pub fn register_prefix(
     Ok(Exit::Ok)
 }
 
-pub fn track(registry: &mut Registry, args: TrackArgs) -> Result<Exit, CliError> {
-    let provenance = provenance(&args.provenance)?;
-    let update = registry
-        .track_calibration_provenance(&args.caltable, &provenance)
-        .map_err(|e| registry_or_data(e, "cannot record provenance"))?;
+/// `track`: never fails a pipeline step unless `--strict` asks for it.
+pub fn track(location: &DbLocation, args: TrackArgs) -> Result<Exit, CliError> {
+    let outcome = match &args.task {
+        Some(task) => {
+            let params = match json_object("params", args.provenance.params.as_deref()) {
+                Ok(params) => params.unwrap_or_else(|| json!({})),
+                Err(err) if !args.strict => {
+                    // Bad --params still must not fail the solve's shell step.
+                    eprintln!(
+                        "warning: provenance not recorded for {}: {}",
+                        args.caltable, err.error
+                    );
+                    return Ok(Exit::Ok);
+                }
+                Err(err) => return Err(err),
+            };
+            let solve = SolveRecord {
+                ms: args.provenance.source_ms.clone().unwrap_or_default(),
+                caltable: args.caltable.clone(),
+                task: task.clone(),
+                params,
+                solver_version: args.provenance.solver_version.clone(),
+                solver_command: args.provenance.solver_command.clone(),
+            };
+            let config = TrackConfig {
+                environment: Environment::from_process(),
+                ..TrackConfig::default()
+            };
+            track_after_solve_at(&location.path, &solve, &config)
+        }
+        None => direct_track(location, &args),
+    };
     if args.json.json {
         output::print_json(
             "track",
-            &json!({"caltable": args.caltable, "outcome": update}),
+            &json!({"caltable": args.caltable, "result": outcome}),
         )?;
-    } else if update == ProvenanceUpdate::Updated {
-        output::print_text(&format!("{}: provenance recorded", args.caltable))?;
     }
-    if update == ProvenanceUpdate::NotRegistered {
-        return Err(anyhow::anyhow!(
-            "caltable {} is not registered",
-            args.caltable
-        ))
-        .exit(Exit::Data);
+    match (&outcome, args.strict) {
+        (TrackOutcome::Tracked(_), _) => {
+            if !args.json.json {
+                output::print_text(&format!("{}: provenance recorded", args.caltable))?;
+            }
+            Ok(Exit::Ok)
+        }
+        (_, true) => {
+            Err(anyhow::Error::new(strict_error(&args.caltable, outcome))).exit(Exit::Data)
+        }
+        (TrackOutcome::Partial { missing, .. }, false) => {
+            let what: Vec<String> = missing
+                .iter()
+                .map(|m| format!("{} ({})", m.what, m.reason))
+                .collect();
+            eprintln!(
+                "warning: {}: provenance recorded without {}",
+                args.caltable,
+                what.join(", ")
+            );
+            Ok(Exit::Ok)
+        }
+        (TrackOutcome::NotRegistered, false) => {
+            eprintln!(
+                "warning: {}: provenance not recorded: the caltable is not registered",
+                args.caltable
+            );
+            Ok(Exit::Ok)
+        }
+        (TrackOutcome::Failed { kind, message }, false) => {
+            eprintln!(
+                "warning: {}: provenance not recorded ({}): {message}",
+                args.caltable,
+                kind.name()
+            );
+            Ok(Exit::Ok)
+        }
     }
-    Ok(Exit::Ok)
+}
+
+/// Writes the given provenance fields as they are (no detection, no metrics read).
+fn direct_track(location: &DbLocation, args: &TrackArgs) -> TrackOutcome {
+    let provenance = match provenance(&args.provenance) {
+        Ok(p) => p,
+        Err(err) => {
+            return TrackOutcome::Failed {
+                kind: calprov_core::FailureKind::InvalidParams,
+                message: format!("{:#}", err.error),
+            };
+        }
+    };
+    let result = Registry::open(&location.path)
+        .and_then(|mut r| r.track_calibration_provenance(&args.caltable, &provenance));
+    match result {
+        Ok(ProvenanceUpdate::Updated) => TrackOutcome::Tracked(TrackSummary {
+            caltable: args.caltable.clone(),
+            solver_version: provenance.solver_version,
+            version_step: None,
+            solver_command: provenance.solver_command,
+            qa_passed: None,
+            shortened_params: Vec::new(),
+            latency_us: 0,
+        }),
+        Ok(ProvenanceUpdate::NotRegistered) => TrackOutcome::NotRegistered,
+        Err(err) => TrackOutcome::Failed {
+            kind: classify(&err),
+            message: calprov_core::tracking_chain(&err),
+        },
+    }
 }
 
 pub fn retire(registry: &mut Registry, args: RetireArgs) -> Result<Exit, CliError> {

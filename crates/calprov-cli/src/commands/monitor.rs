@@ -1,0 +1,144 @@
+//! Monitoring commands: `stats`, `check`, `export-prom`.
+
+use anyhow::Context;
+use calprov_core::Registry;
+use calprov_core::monitoring::{
+    Stats, check as check_thresholds, prometheus_text, write_atomically,
+};
+use serde_json::json;
+
+use crate::args::{CheckArgs, ExportPromArgs, StatsArgs};
+use crate::commands::write::registry_or_data;
+use crate::exit::{CliError, Exit, WithExit};
+use crate::output;
+
+/// Parses `--since`: unix seconds, or a duration back from now such as `30m`, `24h`, `7d`.
+fn since(text: Option<&str>) -> Result<Option<f64>, CliError> {
+    let Some(text) = text else { return Ok(None) };
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Ok(Some(seconds));
+    }
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let factor = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        _ => 0.0,
+    };
+    let amount: f64 = number.parse().unwrap_or(f64::NAN);
+    if factor == 0.0 || !amount.is_finite() || amount < 0.0 {
+        return Err(anyhow::anyhow!(
+            "--since {text:?}: expected unix seconds or a duration like 30m, 24h, 7d"
+        ))
+        .exit(Exit::Usage);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    Ok(Some(now - amount * factor))
+}
+
+fn load(registry: &Registry, since_text: Option<&str>) -> Result<Stats, CliError> {
+    let since = since(since_text)?;
+    registry
+        .stats(since)
+        .map_err(|e| registry_or_data(e, "cannot compute statistics"))
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.1}%", x * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub fn stats(registry: &Registry, args: StatsArgs) -> Result<Exit, CliError> {
+    let stats = load(registry, args.since.as_deref())?;
+    if args.json.json {
+        output::print_json("stats", &stats)?;
+        return Ok(Exit::Ok);
+    }
+    let mut text = format!(
+        "tracking calls   {} (success {}, failure {})\n",
+        stats.events,
+        pct(stats.success_rate),
+        pct(stats.failure_rate)
+    );
+    for (outcome, n) in &stats.by_outcome {
+        text.push_str(&format!("  {outcome:<15} {n}\n"));
+    }
+    for (kind, n) in &stats.by_failure_kind {
+        text.push_str(&format!("  failed: {kind:<20} {n}\n"));
+    }
+    if let Some(l) = stats.latency_ms {
+        text.push_str(&format!(
+            "latency          p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  max {:.2} ms\n",
+            l.p50, l.p95, l.p99, l.max
+        ));
+    }
+    text.push_str(&format!(
+        "coverage         {} of {} caltables ({})\n",
+        stats.coverage.with_provenance,
+        stats.coverage.registered,
+        pct(stats.coverage.ratio)
+    ));
+    for (set, c) in &stats.coverage_by_set {
+        text.push_str(&format!(
+            "  {set:<24} {}/{} ({})\n",
+            c.with_provenance,
+            c.registered,
+            pct(c.ratio)
+        ));
+    }
+    text.push_str("CASA versions   ");
+    for (v, n) in &stats.casa_versions {
+        text.push_str(&format!(" {v}: {n}"));
+    }
+    text.push_str(&format!(
+        "\nQA pass rate     {} of {} assessed",
+        pct(stats.qa_pass_rate),
+        stats.qa_assessed
+    ));
+    output::print_text(&text)?;
+    Ok(Exit::Ok)
+}
+
+pub fn check(registry: &Registry, args: CheckArgs) -> Result<Exit, CliError> {
+    for (flag, value) in [
+        ("--max-failure-rate", args.max_failure_rate),
+        ("--min-coverage", args.min_coverage),
+    ] {
+        if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+            return Err(anyhow::anyhow!("{flag} must be between 0 and 1")).exit(Exit::Usage);
+        }
+    }
+    let stats = load(registry, args.since.as_deref())?;
+    let breaches = check_thresholds(&stats, args.max_failure_rate, args.min_coverage);
+    if args.json.json {
+        output::print_json(
+            "check",
+            &json!({"ok": breaches.is_empty(), "breaches": breaches}),
+        )?;
+    } else if breaches.is_empty() {
+        output::print_text(&format!(
+            "ok: failure rate {}, coverage {}",
+            pct(stats.failure_rate),
+            pct(stats.coverage.ratio)
+        ))?;
+    }
+    if breaches.is_empty() {
+        return Ok(Exit::Ok);
+    }
+    for b in &breaches {
+        eprintln!("ALERT {}: {}", b.metric, b.message);
+    }
+    Ok(Exit::Alert)
+}
+
+pub fn export_prom(registry: &Registry, args: ExportPromArgs) -> Result<Exit, CliError> {
+    let stats = load(registry, args.since.as_deref())?;
+    write_atomically(&args.file, &prometheus_text(&stats))
+        .with_context(|| format!("cannot write {}", args.file.display()))
+        .exit(Exit::Data)?;
+    Ok(Exit::Ok)
+}
