@@ -214,36 +214,36 @@ pub fn check(
     min_coverage: Option<f64>,
 ) -> Vec<Breach> {
     let mut breaches = Vec::new();
-    if let (Some(max), Some(rate)) = (max_failure_rate, stats.failure_rate) {
-        if rate > max {
-            breaches.push(Breach {
-                metric: "failure_rate",
-                value: rate,
-                threshold: max,
-                message: format!(
-                    "{:.1}% of {} tracking calls failed (allowed: {:.1}%)",
-                    rate * 100.0,
-                    stats.events,
-                    max * 100.0
-                ),
-            });
-        }
+    if let (Some(max), Some(rate)) = (max_failure_rate, stats.failure_rate)
+        && rate > max
+    {
+        breaches.push(Breach {
+            metric: "failure_rate",
+            value: rate,
+            threshold: max,
+            message: format!(
+                "{:.1}% of {} tracking calls failed (allowed: {:.1}%)",
+                rate * 100.0,
+                stats.events,
+                max * 100.0
+            ),
+        });
     }
-    if let (Some(min), Some(ratio)) = (min_coverage, stats.coverage.ratio) {
-        if ratio < min {
-            breaches.push(Breach {
-                metric: "coverage",
-                value: ratio,
-                threshold: min,
-                message: format!(
-                    "only {} of {} registered caltables have provenance ({:.1}%, required: {:.1}%)",
-                    stats.coverage.with_provenance,
-                    stats.coverage.registered,
-                    ratio * 100.0,
-                    min * 100.0
-                ),
-            });
-        }
+    if let (Some(min), Some(ratio)) = (min_coverage, stats.coverage.ratio)
+        && ratio < min
+    {
+        breaches.push(Breach {
+            metric: "coverage",
+            value: ratio,
+            threshold: min,
+            message: format!(
+                "only {} of {} registered caltables have provenance ({:.1}%, required: {:.1}%)",
+                stats.coverage.with_provenance,
+                stats.coverage.registered,
+                ratio * 100.0,
+                min * 100.0
+            ),
+        });
     }
     breaches
 }
