@@ -20,6 +20,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::enum_variant_names)] // `Command` is the name of the `command` subcommand.
 pub enum Command {
     /// Create or adopt the registry and bring its schema up to date.
     Init(JsonFlag),
