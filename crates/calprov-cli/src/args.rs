@@ -36,6 +36,11 @@ pub enum Command {
     /// CASA version, renders the command and records everything. Without it, the given
     /// fields are written as they are.
     Track(TrackArgs),
+    /// Track many solves from a JSON-lines file (`-` for stdin), one registry connection.
+    ///
+    /// Each line: {"ms": ..., "caltable": ..., "task": ..., "params": {...}}, optionally
+    /// "solver_version" and "solver_command".
+    TrackMany(TrackManyArgs),
     /// Show one caltable's full record.
     Show(ShowArgs),
     /// List the caltables solved from an MS.
@@ -278,6 +283,18 @@ pub struct TrackArgs {
     pub strict: bool,
     #[command(flatten)]
     pub provenance: ProvenanceFlags,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `track-many`.
+#[derive(Debug, Args)]
+pub struct TrackManyArgs {
+    /// The JSON-lines file, or `-` for stdin.
+    pub file: PathBuf,
+    /// Fail (exit 1) unless every solve was fully recorded.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub json: JsonFlag,
 }

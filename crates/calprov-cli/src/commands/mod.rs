@@ -28,6 +28,7 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Register(args) => write::register(&mut open(&location)?, args),
         Command::RegisterPrefix(args) => write::register_prefix(&mut open(&location)?, args),
         Command::Track(args) => write::track(&location, args),
+        Command::TrackMany(args) => write::track_many(&location, args),
         Command::Retire(args) => write::retire(&mut open(&location)?, args),
         Command::Show(args) => query::show(&mut open(&location)?, args),
         Command::BySource(args) => query::by_source(&mut open(&location)?, args),

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::args::{
     ProvenanceFlags, RegisterArgs, RegisterPrefixArgs, RetireArgs, RowFlags, TrackArgs,
+    TrackManyArgs,
 };
 use crate::exit::{CliError, Exit, WithExit};
 use crate::output;
@@ -220,6 +221,93 @@ pub fn track(location: &DbLocation, args: TrackArgs) -> Result<Exit, CliError> {
             Ok(Exit::Ok)
         }
     }
+}
+
+/// One line of a `track-many` file.
+#[derive(serde::Deserialize)]
+struct SolveLine {
+    ms: String,
+    caltable: String,
+    task: String,
+    #[serde(default)]
+    params: Value,
+    #[serde(default)]
+    solver_version: Option<String>,
+    #[serde(default)]
+    solver_command: Option<String>,
+}
+
+/// `track-many`: like `track --task` for each line, over one registry connection.
+pub fn track_many(location: &DbLocation, args: TrackManyArgs) -> Result<Exit, CliError> {
+    let text = if args.file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read stdin")
+    } else {
+        std::fs::read_to_string(&args.file)
+            .with_context(|| format!("cannot read {}", args.file.display()))
+    }
+    .exit(Exit::Data)?;
+    let config = TrackConfig {
+        environment: Environment::from_process(),
+        ..TrackConfig::default()
+    };
+    let mut registry = Registry::open(&location.path);
+    let mut counts: std::collections::BTreeMap<&'static str, u64> =
+        std::collections::BTreeMap::new();
+    for (number, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let outcome = match (serde_json::from_str::<SolveLine>(line), registry.as_mut()) {
+            (Err(err), _) => TrackOutcome::Failed {
+                kind: calprov_core::FailureKind::InvalidParams,
+                message: format!("line {}: {err}", number + 1),
+            },
+            (Ok(solve), Ok(registry)) => {
+                let solve = SolveRecord {
+                    ms: solve.ms,
+                    caltable: solve.caltable,
+                    task: solve.task,
+                    params: if solve.params.is_null() {
+                        json!({})
+                    } else {
+                        solve.params
+                    },
+                    solver_version: solve.solver_version,
+                    solver_command: solve.solver_command,
+                };
+                calprov_core::track_after_solve(registry, &solve, &config)
+            }
+            (Ok(solve), Err(err)) => TrackOutcome::Failed {
+                kind: classify(err),
+                message: format!("{}: {}", solve.caltable, calprov_core::tracking_chain(err)),
+            },
+        };
+        if let TrackOutcome::Failed { kind, message } = &outcome {
+            eprintln!(
+                "warning: line {}: provenance not recorded ({}): {message}",
+                number + 1,
+                kind.name()
+            );
+        }
+        *counts.entry(outcome.name()).or_default() += 1;
+    }
+    let total: u64 = counts.values().sum();
+    let tracked = counts.get("tracked").copied().unwrap_or(0);
+    if args.json.json {
+        output::print_json("track-many", &json!({"total": total, "by_outcome": counts}))?;
+    } else {
+        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        output::print_text(&format!("{total} solves: {}", parts.join(", ")))?;
+    }
+    if args.strict && tracked != total {
+        return Err(anyhow::anyhow!(
+            "{} of {total} solves were not fully recorded",
+            total - tracked
+        ))
+        .exit(Exit::Data);
+    }
+    Ok(Exit::Ok)
 }
 
 /// Writes the given provenance fields as they are (no detection, no metrics read).

@@ -6,5 +6,9 @@
 mod architecture;
 mod cli;
 mod concurrent_migration;
+mod concurrent_tracking;
+mod damage;
+mod monitoring;
 mod python_client;
 mod support;
+mod tracking;
