@@ -17,14 +17,12 @@ fn eight_processes_track_concurrently_without_lock_failures() {
     // 4,000 distinct caltable paths, each a symlink to one real table.
     let links = dir.path().join("cal");
     std::fs::create_dir(&links).unwrap();
-    let mut register_lines = String::new();
     let mut batches: Vec<String> = vec![String::new(); PROCESSES];
-    for p in 0..PROCESSES {
+    for (p, batch) in batches.iter_mut().enumerate() {
         for i in 0..PER_PROCESS {
             let path = links.join(format!("p{p}_t{i}_gpcal"));
             std::os::unix::fs::symlink(&table, &path).unwrap();
-            register_lines.push_str(&format!("{}\n", path.display()));
-            batches[p].push_str(&format!(
+            batch.push_str(&format!(
                 "{}\n",
                 serde_json::json!({"ms": format!("/data/p{p}_{i}.ms"), "caltable": path, "task": "gaincal", "params": {"vis": format!("/data/p{p}_{i}.ms"), "calmode": "p"}})
             ));
