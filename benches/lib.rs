@@ -50,3 +50,42 @@ pub fn scan_registry(path: &Path) -> rusqlite::Result<i64> {
         row.get(0)
     })
 }
+
+/// The real CASA caltables of the repository.
+pub fn testdata() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/caltables")
+}
+
+/// Whether the benches run in quick mode (`cargo xtask bench --quick`).
+pub fn quick() -> bool {
+    std::env::var_os("CALPROV_BENCH_QUICK").is_some()
+}
+
+/// The caltables measured: the real `sim_gacal` and generated tables of 100k and 1M
+/// solutions (written once into `dir`).
+pub fn bench_caltables(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+    use calprov_metrics::synthetic::{SyntheticSpec, write_synthetic_caltable};
+    let mut tables = vec![("sim_gacal".to_owned(), testdata().join("sim_gacal"))];
+    for rows in [100_000usize, 1_000_000] {
+        let out = dir.join(format!("gen_{rows}_gacal"));
+        if !out.exists() {
+            // 64 antennas x 4 spws: a larger array than the real tables, same layout.
+            let spec = SyntheticSpec {
+                antennas: 64,
+                spws: 4,
+                ..SyntheticSpec::gain(rows)
+            };
+            write_synthetic_caltable(&out, &spec).expect("write synthetic caltable");
+        }
+        tables.push((format!("{}k", rows / 1000), out));
+    }
+    tables
+}
+
+/// Reads every file of a table directory: the page-cache I/O floor of any reader.
+pub fn read_table_files(dir: &Path) -> usize {
+    calprov_metrics::reader::table_files(dir)
+        .iter()
+        .map(|f| std::fs::read(f).map(|b| b.len()).unwrap_or(0))
+        .sum()
+}

@@ -19,12 +19,44 @@ struct Budget {
     baseline: &'static str,
 }
 
-const BUDGETS: &[Budget] = &[Budget {
-    bench: "migration",
-    id: "migrate_legacy/migrate/1000000",
-    limit_ms: 5_000.0,
-    baseline: "migrate_legacy/scan_baseline/1000000",
-}];
+const BUDGETS: &[Budget] = &[
+    Budget {
+        bench: "migration",
+        id: "migrate_legacy/migrate/1000000",
+        limit_ms: 5_000.0,
+        baseline: "migrate_legacy/scan_baseline/1000000",
+    },
+    Budget {
+        bench: "metrics",
+        id: "metrics/extract/100k",
+        limit_ms: 25.0,
+        baseline: "metrics/io_floor/100k",
+    },
+    Budget {
+        bench: "metrics",
+        id: "metrics/extract/1000k",
+        limit_ms: 250.0,
+        baseline: "metrics/io_floor/1000k",
+    },
+    Budget {
+        bench: "track",
+        id: "track/track_after_solve/sim_gacal",
+        limit_ms: 1.5,
+        baseline: "track/io_floor/sim_gacal",
+    },
+    Budget {
+        bench: "track",
+        id: "track/track_after_solve/100k",
+        limit_ms: 15.0,
+        baseline: "track/io_floor/100k",
+    },
+    Budget {
+        bench: "track",
+        id: "track/track_after_solve/1000k",
+        limit_ms: 100.0,
+        baseline: "track/io_floor/1000k",
+    },
+];
 
 pub fn run(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");

@@ -112,6 +112,16 @@ pub struct QualityMetrics {
     pub fparam_absmax_unflagged: Option<f64>,
 }
 
+/// The results of the independent reductions.
+#[derive(Default)]
+struct Partials {
+    snr: Option<reduce::SnrStats>,
+    n_times: usize,
+    complex: Option<reduce::ComplexStats>,
+    real: Option<(usize, f64, f64)>,
+    n_true: Option<usize>,
+}
+
 /// Reads the caltable at `path` and computes its metrics and verdict.
 pub fn extract_metrics(
     path: &std::path::Path,
@@ -145,11 +155,41 @@ pub fn compute_metrics_with(
     parallel: bool,
 ) -> QualityMetrics {
     let flag = columns.flag.as_deref();
+    // The reductions are independent: run the heavy ones side by side.
+    let both = |a: &(dyn Fn() -> Partials + Sync), b: &(dyn Fn() -> Partials + Sync)| {
+        if parallel {
+            rayon::join(a, b)
+        } else {
+            (a(), b())
+        }
+    };
+    let (first, second) = both(
+        &|| Partials {
+            snr: columns
+                .snr
+                .as_deref()
+                .map(|snr| reduce::snr_stats(snr, flag, parallel)),
+            n_times: reduce::distinct_floats(&columns.time, parallel),
+            ..Partials::default()
+        },
+        &|| Partials {
+            complex: columns
+                .cparam
+                .as_deref()
+                .map(|c| reduce::complex_stats(c, flag, parallel)),
+            real: columns
+                .fparam
+                .as_deref()
+                .map(|f| reduce::real_stats(f, flag, parallel)),
+            n_true: flag.map(|f| reduce::count_true(f, parallel)),
+            ..Partials::default()
+        },
+    );
     let mut m = QualityMetrics {
         n_solutions: columns.n_rows as u64,
         n_antennas: reduce::distinct_ints(&columns.antenna1) as u64,
         n_spws: reduce::distinct_ints(&columns.spw) as u64,
-        n_times: reduce::distinct_floats(&columns.time) as u64,
+        n_times: first.n_times as u64,
         par_type: columns.keywords.par_type.clone(),
         vis_cal: columns.keywords.vis_cal.clone(),
         ms_name: columns.keywords.ms_name.clone(),
@@ -158,14 +198,12 @@ pub fn compute_metrics_with(
         assessed_at,
         ..QualityMetrics::default()
     };
-    if let Some(flag) = flag {
-        let n_true = reduce::count_true(flag, parallel);
+    if let (Some(flag), Some(n_true)) = (flag, second.n_true) {
         m.n_flag_cells = Some(flag.len() as u64);
         m.n_flag_true = Some(n_true as u64);
         m.flagged_fraction = (!flag.is_empty()).then(|| n_true as f64 / flag.len() as f64);
     }
-    if let Some(snr) = columns.snr.as_deref() {
-        let s = reduce::snr_stats(snr, flag, parallel);
+    if let (Some(snr), Some(s)) = (columns.snr.as_deref(), first.snr) {
         m.n_snr_cells = Some(snr.len() as u64);
         m.n_snr_nan = Some(s.n_nan as u64);
         m.n_snr_inf = Some(s.n_inf as u64);
@@ -183,16 +221,14 @@ pub fn compute_metrics_with(
             m.snr_max_unflagged = Some(u.max);
         }
     }
-    if let Some(cparam) = columns.cparam.as_deref() {
-        let c = reduce::complex_stats(cparam, flag, parallel);
+    if let Some(c) = second.complex {
         m.cparam_n_unflagged = Some(c.n_unflagged as u64);
         if c.n_unflagged > 0 {
             m.cparam_amp_mean_unflagged = Some(c.amp_sum / c.n_unflagged as f64);
             m.cparam_phase_rms_deg_unflagged = Some((c.phase_sq_sum / c.n_unflagged as f64).sqrt());
         }
     }
-    if let Some(fparam) = columns.fparam.as_deref() {
-        let (n, sum, absmax) = reduce::real_stats(fparam, flag, parallel);
+    if let Some((n, sum, absmax)) = second.real {
         m.fparam_n_unflagged = Some(n as u64);
         if n > 0 {
             m.fparam_mean_unflagged = Some(sum / n as f64);

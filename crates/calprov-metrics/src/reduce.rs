@@ -226,7 +226,7 @@ pub fn distinct_ints(values: &[i32]) -> usize {
 
 /// The number of distinct values by exact equality (`-0.0 == 0.0`, each NaN distinct from
 /// numbers but all NaNs alike).
-pub fn distinct_floats(values: &[f64]) -> usize {
+pub fn distinct_floats(values: &[f64], parallel: bool) -> usize {
     let mut bits: Vec<u64> = values
         .iter()
         .map(|v| {
@@ -239,7 +239,11 @@ pub fn distinct_floats(values: &[f64]) -> usize {
             }
         })
         .collect();
-    bits.sort_unstable();
+    if parallel {
+        bits.par_sort_unstable();
+    } else {
+        bits.sort_unstable();
+    }
     bits.dedup();
     bits.len()
 }
@@ -275,7 +279,9 @@ pub fn complex_stats(values: &[(f32, f32)], flag: Option<&[bool]>, parallel: boo
                 phase = 180.0;
             }
             p.n_unflagged += 1;
-            p.amp_sum += re.hypot(im);
+            // sqrt(re² + im²) of float32 components cannot overflow in f64, and is much
+            // cheaper than hypot.
+            p.amp_sum += (re * re + im * im).sqrt();
             p.phase_sq_sum += phase * phase;
         }
         p

@@ -43,7 +43,10 @@ fn all_flagged_and_empty_columns() {
     assert_eq!(e.median, None);
     assert_eq!(count_true(&[], true), 0);
     assert_eq!(distinct_ints(&[]), 0);
-    assert_eq!(distinct_floats(&[0.0, -0.0, f64::NAN, f64::NAN, 1.0]), 3);
+    assert_eq!(
+        distinct_floats(&[0.0, -0.0, f64::NAN, f64::NAN, 1.0], true),
+        3
+    );
 }
 
 /// A column of `len` SNR-like values with NaNs, zeros and infinities, from a seed (building
