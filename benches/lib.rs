@@ -89,3 +89,22 @@ pub fn read_table_files(dir: &Path) -> usize {
         .map(|f| std::fs::read(f).map(|b| b.len()).unwrap_or(0))
         .sum()
 }
+
+/// Applies the sampling of a group: as given, or the short sampling of quick mode (every
+/// budgeted benchmark still runs, on fewer samples).
+pub fn configure<M: criterion::measurement::Measurement>(
+    group: &mut criterion::BenchmarkGroup<'_, M>,
+    samples: usize,
+    seconds: u64,
+) {
+    if quick() {
+        group
+            .sample_size(10)
+            .warm_up_time(std::time::Duration::from_millis(500))
+            .measurement_time(std::time::Duration::from_secs(2));
+    } else {
+        group
+            .sample_size(samples)
+            .measurement_time(std::time::Duration::from_secs(seconds));
+    }
+}

@@ -10,9 +10,10 @@ use calprov_schema::{OpenOptions, migrate, open_registry};
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn sizes() -> Vec<usize> {
-    match std::env::var("CALPROV_BENCH_QUICK") {
-        Ok(_) => vec![1_000_000],
-        Err(_) => vec![10_000, 1_000_000],
+    if calprov_benches::quick() {
+        vec![1_000_000]
+    } else {
+        vec![10_000, 1_000_000]
     }
 }
 

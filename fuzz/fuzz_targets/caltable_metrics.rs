@@ -1,0 +1,45 @@
+//! Opening a caltable and extracting metrics from mutated table files, seeded with the real
+//! caltables: the first byte picks the file (table.dat, table.f0, table.f0i) and the rest
+//! replaces it. Every outcome is an `Ok` with consistent counts or an `Err` naming the table.
+#![no_main]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use calprov_metrics::{QaThresholds, extract_metrics};
+use libfuzzer_sys::fuzz_target;
+
+const FILES: [&str; 3] = ["table.dat", "table.f0", "table.f0i"];
+
+fn template() -> &'static (tempfile::TempDir, PathBuf) {
+    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let table = dir.path().join("fuzz_gacal");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/caltables/sim_gacal");
+        std::fs::create_dir(&table).expect("mkdir");
+        for file in ["table.dat", "table.f0", "table.f0i", "table.info"] {
+            std::fs::copy(source.join(file), table.join(file)).expect("copy");
+        }
+        (dir, table)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, content)) = data.split_first() else { return };
+    let (_dir, table) = template();
+    let file = FILES[usize::from(selector) % FILES.len()];
+    let original = std::fs::read(table.join(file)).expect("read template file");
+    std::fs::write(table.join(file), content).expect("write mutated file");
+    let result = extract_metrics(table, &QaThresholds::default(), 0.0);
+    std::fs::write(table.join(file), &original).expect("restore template file");
+    match result {
+        Ok(m) => {
+            if let (Some(t), Some(n)) = (m.n_flag_true, m.n_flag_cells) {
+                assert!(t <= n);
+            }
+            assert!(m.n_antennas <= m.n_solutions && m.n_times <= m.n_solutions);
+        }
+        Err(err) => assert!(err.to_string().contains("fuzz_gacal"), "error does not name the table: {err}"),
+    }
+});
