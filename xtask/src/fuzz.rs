@@ -44,12 +44,15 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     for target in &targets {
         println!("fuzzing {target} for {seconds} s");
-        let corpus = fuzz_dir.join("corpus").join(target);
-        std::fs::create_dir_all(&corpus)?;
+        // New inputs go to a scratch corpus; the committed seeds are only read.
+        let seeds = fuzz_dir.join("corpus").join(target);
+        let scratch = fuzz_dir.join("target").join("corpus").join(target);
+        std::fs::create_dir_all(&scratch)?;
         let mut cmd = std::process::Command::new("cargo");
         cmd.current_dir(&fuzz_dir)
             .args(["+nightly", "fuzz", "run", target])
-            .arg(&corpus)
+            .arg(&scratch)
+            .arg(&seeds)
             .arg("--")
             .arg(format!("-max_total_time={seconds}"))
             .arg("-print_final_stats=1");

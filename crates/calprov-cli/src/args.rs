@@ -11,6 +11,9 @@ pub struct Cli {
     /// The registry file (else PIPELINE_DB, CAL_REGISTRY_DB, $PIPELINE_STATE_DIR, default).
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Seconds to wait for another process's registry lock before giving up.
+    #[arg(long, global = true, default_value_t = 30.0, value_name = "SECONDS")]
+    pub busy_timeout: f64,
     /// More log output on stderr (-v info, -vv debug); CALPROV_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -50,6 +50,8 @@ pub struct TrackConfig {
     pub environment: Environment,
     /// The longest a version probe may take.
     pub probe_timeout: Duration,
+    /// How long to wait for another process's registry lock before failing.
+    pub busy_timeout: Duration,
 }
 
 impl Default for TrackConfig {
@@ -60,6 +62,7 @@ impl Default for TrackConfig {
             params_cap: DEFAULT_PARAMS_CAP,
             environment: Environment::default(),
             probe_timeout: Duration::from_secs(5),
+            busy_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -211,7 +214,11 @@ pub fn track_after_solve(
 /// A registry that cannot even be opened is a `Failed` outcome too (logged; no event can be
 /// recorded in it).
 pub fn track_after_solve_at(db: &Path, solve: &SolveRecord, config: &TrackConfig) -> TrackOutcome {
-    match Registry::open(db) {
+    let options = calprov_schema::OpenOptions {
+        busy_timeout: config.busy_timeout,
+        ..calprov_schema::OpenOptions::default()
+    };
+    match Registry::open_with(db, &options) {
         Ok(mut registry) => track_after_solve(&mut registry, solve, config),
         Err(err) => {
             let outcome = TrackOutcome::Failed {
@@ -550,7 +557,15 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 /// Classifies a registry error by SQLite's error code.
 pub fn classify(err: &Error) -> FailureKind {
     use rusqlite::ErrorCode as C;
-    let code = |e: &rusqlite::Error| e.sqlite_error_code();
+    // SQLITE_IOERR_SHMSIZE: the shared-memory file of WAL mode could not be grown, which
+    // on a full filesystem is the first write to fail.
+    const IOERR_SHMSIZE: i32 = rusqlite::ffi::SQLITE_IOERR_SHMSIZE;
+    let code = |e: &rusqlite::Error| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == IOERR_SHMSIZE => {
+            Some(C::DiskFull)
+        }
+        _ => e.sqlite_error_code(),
+    };
     let sqlite = match err {
         Error::Sql { source, .. } => code(source),
         Error::Schema(schema) => match schema {

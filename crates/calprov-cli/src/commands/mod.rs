@@ -19,36 +19,46 @@ use crate::output;
 pub fn run(cli: Cli) -> Result<Exit, CliError> {
     let environment = Environment::from_process();
     let location = resolve_db_path(cli.db.as_deref(), &environment);
+    let busy = std::time::Duration::try_from_secs_f64(cli.busy_timeout)
+        .map_err(|_| anyhow::anyhow!("--busy-timeout must be a non-negative number of seconds"))
+        .exit(Exit::Usage)?;
     for warning in &location.warnings {
         tracing::warn!("{warning}");
     }
     match cli.command {
         Command::Where(flag) => where_(&location, flag.json),
-        Command::Init(flag) => write::init(&location, flag.json),
-        Command::Register(args) => write::register(&mut open(&location)?, args),
-        Command::RegisterPrefix(args) => write::register_prefix(&mut open(&location)?, args),
-        Command::Track(args) => write::track(&location, args),
-        Command::TrackMany(args) => write::track_many(&location, args),
-        Command::Retire(args) => write::retire(&mut open(&location)?, args),
-        Command::Show(args) => query::show(&mut open(&location)?, args),
-        Command::BySource(args) => query::by_source(&mut open(&location)?, args),
-        Command::Impact(args) => query::impact(&mut open(&location)?, args),
-        Command::Sets(flag) => query::sets(&mut open(&location)?, flag.json),
+        Command::Init(flag) => write::init(&location, busy, flag.json),
+        Command::Register(args) => write::register(&mut open(&location, busy)?, args),
+        Command::RegisterPrefix(args) => write::register_prefix(&mut open(&location, busy)?, args),
+        Command::Track(args) => write::track(&location, busy, args),
+        Command::TrackMany(args) => write::track_many(&location, busy, args),
+        Command::Retire(args) => write::retire(&mut open(&location, busy)?, args),
+        Command::Show(args) => query::show(&mut open(&location, busy)?, args),
+        Command::BySource(args) => query::by_source(&mut open(&location, busy)?, args),
+        Command::Impact(args) => query::impact(&mut open(&location, busy)?, args),
+        Command::Sets(flag) => query::sets(&mut open(&location, busy)?, flag.json),
         Command::Metrics(args) => tools::metrics(args),
         Command::CasaVersion(args) => tools::casa_version(args),
         Command::Command(args) => tools::command(args),
         Command::GenCaltable(args) => tools::gen_caltable(args),
-        Command::Stats(args) => monitor::stats(&open(&location)?, args),
-        Command::Check(args) => monitor::check(&open(&location)?, args),
-        Command::ExportProm(args) => monitor::export_prom(&open(&location)?, args),
+        Command::Stats(args) => monitor::stats(&open(&location, busy)?, args),
+        Command::Check(args) => monitor::check(&open(&location, busy)?, args),
+        Command::ExportProm(args) => monitor::export_prom(&open(&location, busy)?, args),
         Command::Demo(args) => demo::run(cli.db.as_deref(), args),
     }
 }
 
 /// Opens (and migrates) the registry; failures map to exit status 3.
-pub(crate) fn open(location: &DbLocation) -> Result<Registry, CliError> {
+pub(crate) fn open(
+    location: &DbLocation,
+    busy_timeout: std::time::Duration,
+) -> Result<Registry, CliError> {
     ensure_parent_dir(location).exit(Exit::Registry)?;
-    Registry::open(&location.path)
+    let options = calprov_core::OpenOptions {
+        busy_timeout,
+        ..calprov_core::OpenOptions::default()
+    };
+    Registry::open_with(&location.path, &options)
         .with_context(|| format!("registry chosen by {}", location.rule))
         .exit(Exit::Registry)
 }

@@ -1,5 +1,7 @@
 //! The commands that write to the registry.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use calprov_core::db_path::DbLocation;
 use calprov_core::env::Environment;
@@ -17,8 +19,8 @@ use crate::args::{
 use crate::exit::{CliError, Exit, WithExit};
 use crate::output;
 
-pub fn init(location: &DbLocation, json: bool) -> Result<Exit, CliError> {
-    let registry = super::open(location)?;
+pub fn init(location: &DbLocation, busy: Duration, json: bool) -> Result<Exit, CliError> {
+    let registry = super::open(location, busy)?;
     let report = registry.migration();
     let data = json!({
         "path": registry.path(),
@@ -146,7 +148,7 @@ pub fn register_prefix(
 }
 
 /// `track`: never fails a pipeline step unless `--strict` asks for it.
-pub fn track(location: &DbLocation, args: TrackArgs) -> Result<Exit, CliError> {
+pub fn track(location: &DbLocation, busy: Duration, args: TrackArgs) -> Result<Exit, CliError> {
     let outcome = match &args.task {
         Some(task) => {
             let params = match json_object("params", args.provenance.params.as_deref()) {
@@ -171,11 +173,12 @@ pub fn track(location: &DbLocation, args: TrackArgs) -> Result<Exit, CliError> {
             };
             let config = TrackConfig {
                 environment: Environment::from_process(),
+                busy_timeout: busy,
                 ..TrackConfig::default()
             };
             track_after_solve_at(&location.path, &solve, &config)
         }
-        None => direct_track(location, &args),
+        None => direct_track(location, busy, &args),
     };
     if args.json.json {
         output::print_json(
@@ -238,7 +241,11 @@ struct SolveLine {
 }
 
 /// `track-many`: like `track --task` for each line, over one registry connection.
-pub fn track_many(location: &DbLocation, args: TrackManyArgs) -> Result<Exit, CliError> {
+pub fn track_many(
+    location: &DbLocation,
+    busy: Duration,
+    args: TrackManyArgs,
+) -> Result<Exit, CliError> {
     let text = if args.file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read stdin")
     } else {
@@ -248,9 +255,14 @@ pub fn track_many(location: &DbLocation, args: TrackManyArgs) -> Result<Exit, Cl
     .exit(Exit::Data)?;
     let config = TrackConfig {
         environment: Environment::from_process(),
+        busy_timeout: busy,
         ..TrackConfig::default()
     };
-    let mut registry = Registry::open(&location.path);
+    let options = calprov_core::OpenOptions {
+        busy_timeout: busy,
+        ..calprov_core::OpenOptions::default()
+    };
+    let mut registry = Registry::open_with(&location.path, &options);
     let mut counts: std::collections::BTreeMap<&'static str, u64> =
         std::collections::BTreeMap::new();
     for (number, line) in text
@@ -311,7 +323,7 @@ pub fn track_many(location: &DbLocation, args: TrackManyArgs) -> Result<Exit, Cl
 }
 
 /// Writes the given provenance fields as they are (no detection, no metrics read).
-fn direct_track(location: &DbLocation, args: &TrackArgs) -> TrackOutcome {
+fn direct_track(location: &DbLocation, busy: Duration, args: &TrackArgs) -> TrackOutcome {
     let provenance = match provenance(&args.provenance) {
         Ok(p) => p,
         Err(err) => {
@@ -321,7 +333,11 @@ fn direct_track(location: &DbLocation, args: &TrackArgs) -> TrackOutcome {
             };
         }
     };
-    let result = Registry::open(&location.path)
+    let options = calprov_core::OpenOptions {
+        busy_timeout: busy,
+        ..calprov_core::OpenOptions::default()
+    };
+    let result = Registry::open_with(&location.path, &options)
         .and_then(|mut r| r.track_calibration_provenance(&args.caltable, &provenance));
     match result {
         Ok(ProvenanceUpdate::Updated) => TrackOutcome::Tracked(TrackSummary {

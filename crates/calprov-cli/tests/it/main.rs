@@ -8,6 +8,7 @@ mod cli;
 mod concurrent_migration;
 mod concurrent_tracking;
 mod damage;
+mod faults;
 mod monitoring;
 mod python_client;
 mod support;
