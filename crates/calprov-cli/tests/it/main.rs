@@ -10,6 +10,7 @@ mod concurrent_tracking;
 mod crash_safety;
 mod damage;
 mod faults;
+mod python_casacore;
 mod monitoring;
 mod python_client;
 mod security;
