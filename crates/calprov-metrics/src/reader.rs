@@ -16,6 +16,7 @@ use casacure::record::{ArrayData, DataType, RecordValue};
 use crate::Error;
 
 mod ssm;
+mod validate;
 
 use ssm::SsmColumn;
 
@@ -519,14 +520,50 @@ fn validate_files(path: &Path) -> Result<(), Error> {
     }
     // Permission problems surface here as a clear I/O error rather than inside the reader.
     std::fs::File::open(&dat).map_err(|source| io_error(path, "table.dat", source))?;
+    let dat_bytes = std::fs::read(&dat).map_err(|source| io_error(path, "table.dat", source))?;
+    let big_endian = validate::check_table_dat(&dat_bytes)
+        .map_err(|validate::Implausible(reason)| damaged(path, format!("table.dat: {reason}")))?;
     for entry in std::fs::read_dir(path).map_err(|source| io_error(path, ".", source))? {
         let entry = entry.map_err(|source| io_error(path, ".", source))?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        let is_data_file = name.starts_with("table.f")
+            && !name.ends_with('i')
+            && name[7..].bytes().all(|b| b.is_ascii_digit());
         if name.starts_with("table.f") {
             std::fs::File::open(entry.path()).map_err(|source| io_error(path, &name, source))?;
         }
+        if let (true, Some(big_endian)) = (is_data_file, big_endian) {
+            check_data_file(path, &entry.path(), &name, big_endian)?;
+        }
     }
     Ok(())
+}
+
+/// Validates a StandardStMan data file's header and bucket index, reading only those.
+fn check_data_file(table: &Path, file: &Path, name: &str, big_endian: bool) -> Result<(), Error> {
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
+    let io = |source| io_error(table, name, source);
+    let mut handle = std::fs::File::open(file).map_err(io)?;
+    let len = handle.metadata().map_err(io)?.len() as usize;
+    let mut head = Vec::with_capacity(casacure::ssm::DATA_START);
+    (&mut handle)
+        .take(casacure::ssm::DATA_START as u64)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    if head.len() < 4 || head[..4] != [0xbe, 0xbe, 0xbe, 0xbe] {
+        // Not a StandardStMan file (another storage manager): nothing of ours to check.
+        return Ok(());
+    }
+    let read_at = |offset: usize, n: usize| {
+        let mut buf = vec![0u8; n];
+        handle
+            .read_exact_at(&mut buf, offset as u64)
+            .ok()
+            .map(|()| buf)
+    };
+    validate::check_ssm_file(&head, len, read_at, big_endian)
+        .map_err(|validate::Implausible(reason)| damaged(table, format!("{name}: {reason}")))
 }
 
 /// A row count the data files cannot hold is a garbled header: reading it would allocate

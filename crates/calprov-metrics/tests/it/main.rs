@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod golden;
+mod regressions;
 mod synthetic;
 
 use std::path::PathBuf;

@@ -1,0 +1,36 @@
+//! Inputs the fuzzers found, kept as tests. Each file is a `caltable_metrics` fuzz input:
+//! one selector byte (0 table.dat, 1 table.f0, 2 table.f0i) and the file's new content.
+
+use std::path::Path;
+
+use calprov_metrics::{Error, QaThresholds, extract_metrics};
+
+use crate::testdata;
+
+const FILES: [&str; 3] = ["table.dat", "table.f0", "table.f0i"];
+
+#[test]
+fn fuzz_findings_are_clear_errors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-regressions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let input = std::fs::read(entry.unwrap().path()).unwrap();
+        let (selector, content) = input.split_first().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let table = work.path().join("fuzz_gacal");
+        std::fs::create_dir(&table).unwrap();
+        for file in ["table.dat", "table.f0", "table.f0i", "table.info"] {
+            std::fs::copy(testdata().join("sim_gacal").join(file), table.join(file)).unwrap();
+        }
+        std::fs::write(table.join(FILES[usize::from(*selector) % 3]), content).unwrap();
+        match extract_metrics(&table, &QaThresholds::default(), 0.0) {
+            Err(Error::Damaged { reason, .. }) => assert!(
+                reason.contains("claims"),
+                "not caught by validation: {reason}"
+            ),
+            other => panic!("expected a damaged-table error, got {other:?}"),
+        }
+        n += 1;
+    }
+    assert!(n >= 1);
+}
