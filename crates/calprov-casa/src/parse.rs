@@ -147,9 +147,16 @@ impl Parser<'_> {
                 self.dict(depth)
             }
             Some('-') => {
+                // A sign applies to a number or float('...') only, and is not a nesting level:
+                // the renderer writes negative numbers at any depth it allows.
                 self.pos += 1;
                 self.skip_ws();
-                match self.value(depth + 1)? {
+                let value = match self.peek() {
+                    Some(c) if c.is_ascii_digit() || c == '.' => self.number()?,
+                    _ if self.rest().starts_with("float(") => self.float_call()?,
+                    _ => return Err(self.error("'-' before a non-number")),
+                };
+                match value {
                     PyValue::Int(i) => i
                         .checked_neg()
                         .map(PyValue::Int)
@@ -166,21 +173,29 @@ impl Parser<'_> {
                     Ok(PyValue::Bool(false))
                 } else if self.eat_str("None") {
                     Ok(PyValue::None)
-                } else if self.eat_str("float(") {
-                    self.skip_ws();
-                    let arg = self.string()?;
-                    self.expect(')')?;
-                    match arg.trim().to_ascii_lowercase().as_str() {
-                        "nan" => Ok(PyValue::Float(f64::NAN)),
-                        "inf" | "infinity" => Ok(PyValue::Float(f64::INFINITY)),
-                        "-inf" | "-infinity" => Ok(PyValue::Float(f64::NEG_INFINITY)),
-                        _ => Err(self.error("float() of something else than nan or inf")),
-                    }
+                } else if self.rest().starts_with("float(") {
+                    self.float_call()
                 } else {
                     Err(self.error("expected a value"))
                 }
             }
             None => Err(self.error("unexpected end of text")),
+        }
+    }
+
+    /// `float('nan')`, `float('inf')`, `float('-inf')`.
+    fn float_call(&mut self) -> Result<PyValue, Error> {
+        if !self.eat_str("float(") {
+            return Err(self.error("expected float("));
+        }
+        self.skip_ws();
+        let arg = self.string()?;
+        self.expect(')')?;
+        match arg.trim().to_ascii_lowercase().as_str() {
+            "nan" => Ok(PyValue::Float(f64::NAN)),
+            "inf" | "infinity" => Ok(PyValue::Float(f64::INFINITY)),
+            "-inf" | "-infinity" => Ok(PyValue::Float(f64::NEG_INFINITY)),
+            _ => Err(self.error("float() of something else than nan or inf")),
         }
     }
 

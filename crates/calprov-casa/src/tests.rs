@@ -104,6 +104,30 @@ fn too_deep_values_are_refused_not_overflowed() {
     assert!(parse_command(&deep).is_err());
 }
 
+/// Found by the `command_render` fuzzer: a negative number at the deepest nesting the
+/// renderer allows did not parse back, because the parser counted the sign as a level.
+#[test]
+fn negative_numbers_at_the_deepest_allowed_nesting_round_trip() {
+    for leaf in [
+        PyValue::Int(-3),
+        PyValue::Float(-2.5),
+        PyValue::Float(f64::NEG_INFINITY),
+    ] {
+        let mut v = leaf.clone();
+        let mut depth = 0;
+        while render_command("t", [("x", &PyValue::List(vec![v.clone()]))]).is_ok() {
+            v = PyValue::List(vec![v]);
+            depth += 1;
+        }
+        assert_eq!(depth, MAX_NESTING);
+        let cmd = render_command("t", [("x", &v)]).unwrap();
+        let parsed = parse_command(&cmd).unwrap();
+        assert!(parsed.params[0].1.same_as(&v));
+    }
+    assert!(parse_command("t(x=--5)").is_err());
+    assert!(parse_command(&format!("t(x={}5)", "-".repeat(100_000))).is_err());
+}
+
 #[test]
 fn truncation_marks_the_cut() {
     let long = "é".repeat(10_000);
