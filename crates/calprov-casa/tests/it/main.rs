@@ -14,6 +14,44 @@ use serde_json::{Value, json};
 
 const COMMANDS: usize = 3_000;
 
+/// Detection against a real casatools installation from PyPI, when CI provides one:
+/// `CALPROV_REAL_CASATOOLS_PYTHON` names a Python whose site-packages hold casatools.
+#[test]
+fn modular_detection_finds_a_real_casatools_install() {
+    let Some(python) = std::env::var_os("CALPROV_REAL_CASATOOLS_PYTHON") else {
+        eprintln!("CALPROV_REAL_CASATOOLS_PYTHON is not set: real casatools detection not run");
+        return;
+    };
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('casatools'))",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let installed = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let inputs = calprov_casa::DetectionInputs {
+        python: Some(python.into()),
+        probe_timeout: std::time::Duration::from_secs(20),
+        ..Default::default()
+    };
+    let result = calprov_casa::detect_version(&inputs);
+    let (version, step) = result
+        .found
+        .expect("the real casatools install was not found");
+    assert_eq!(step, calprov_casa::VersionStep::ModularPython);
+    assert_eq!(
+        version,
+        calprov_casa::normalize_version(&installed).unwrap()
+    );
+    eprintln!("real casatools {installed} detected as {version}");
+}
+
 const HOSTILE: [&str; 8] = [
     "'); import os; os.system('x') #",
     "\"\"\" ''' \\",
