@@ -407,6 +407,11 @@ pub(super) fn check_ssm_file(
         if first_index_bucket < 0 || bucket_size < 8 {
             return Err(Halt::Stop);
         }
+        if index_bucket_offset > 0 && index_bucket_offset as usize >= bucket_size {
+            return Err(Halt::Implausible(format!(
+                "the bucket index starts at offset {index_bucket_offset} of a {bucket_size}-byte bucket"
+            )));
+        }
         // Assemble the index stream as the reader does, then walk it.
         let mut stream = Vec::with_capacity(index_length as usize);
         let mut left = index_length as usize;
