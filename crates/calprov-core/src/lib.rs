@@ -26,7 +26,7 @@ pub use record::{
     CaltableRecord, NewCaltable, Provenance, ProvenanceUpdate, RegisterMode, RegisterSummary,
     STATUSES, SetSummary,
 };
-pub use registry::{RecordResult, Registry};
+pub use registry::{RecordResult, Registry, unix_now};
 pub use tracking::{
     FailureKind, Missing, SolveRecord, TrackConfig, TrackError, TrackOutcome, TrackSummary,
     chain as tracking_chain, classify, strict_error, track_after_solve, track_after_solve_at,

@@ -369,7 +369,8 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-pub(crate) fn unix_now() -> f64 {
+/// The current time in unix seconds, as stored in `created_at` and events.
+pub fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)

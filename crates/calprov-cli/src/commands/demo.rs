@@ -77,7 +77,7 @@ pub fn run(db: Option<&Path>, args: DemoArgs) -> Result<Exit, CliError> {
         valid_end_mjd: Some(60473.0),
         ..NewCaltable::default()
     };
-    let (rows, summary) = registry
+    let (_, summary) = registry
         .register_from_prefix(SET, &prefix, &template, RegisterMode::Upsert)
         .context("cannot register the demo caltables")
         .exit(Exit::Registry)?;
@@ -165,7 +165,6 @@ pub fn run(db: Option<&Path>, args: DemoArgs) -> Result<Exit, CliError> {
         stats.coverage.registered,
         stats.latency_ms.map(|l| l.p50).unwrap_or(0.0)
     ));
-    let _ = rows;
     output::print_text(&log)?;
     Ok(Exit::Ok)
 }

@@ -54,13 +54,17 @@ pub(crate) fn open(
     busy_timeout: std::time::Duration,
 ) -> Result<Registry, CliError> {
     ensure_parent_dir(location).exit(Exit::Registry)?;
-    let options = calprov_core::OpenOptions {
-        busy_timeout,
-        ..calprov_core::OpenOptions::default()
-    };
-    Registry::open_with(&location.path, &options)
+    Registry::open_with(&location.path, &open_options(busy_timeout))
         .with_context(|| format!("registry chosen by {}", location.rule))
         .exit(Exit::Registry)
+}
+
+/// Connection options with the `--busy-timeout` the user gave.
+pub(crate) fn open_options(busy_timeout: std::time::Duration) -> calprov_core::OpenOptions {
+    calprov_core::OpenOptions {
+        busy_timeout,
+        ..calprov_core::OpenOptions::default()
+    }
 }
 
 /// Creates the registry's directory, readable by others but writable by its owner only.

@@ -33,10 +33,7 @@ fn since(text: Option<&str>) -> Result<Option<f64>, CliError> {
         ))
         .exit(Exit::Usage);
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let now = calprov_core::unix_now();
     Ok(Some(now - amount * factor))
 }
 

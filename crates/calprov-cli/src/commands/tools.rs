@@ -16,10 +16,7 @@ use crate::exit::{CliError, Exit, WithExit};
 use crate::output;
 
 pub fn metrics(args: MetricsArgs) -> Result<Exit, CliError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let now = calprov_core::unix_now();
     let m = extract_metrics(&args.caltable, &QaThresholds::default(), now)
         .context("cannot compute metrics")
         .exit(Exit::Data)?;

@@ -258,11 +258,7 @@ pub fn track_many(
         busy_timeout: busy,
         ..TrackConfig::default()
     };
-    let options = calprov_core::OpenOptions {
-        busy_timeout: busy,
-        ..calprov_core::OpenOptions::default()
-    };
-    let mut registry = Registry::open_with(&location.path, &options);
+    let mut registry = Registry::open_with(&location.path, &super::open_options(busy));
     let mut counts: std::collections::BTreeMap<&'static str, u64> =
         std::collections::BTreeMap::new();
     for (number, line) in text
@@ -333,11 +329,7 @@ fn direct_track(location: &DbLocation, busy: Duration, args: &TrackArgs) -> Trac
             };
         }
     };
-    let options = calprov_core::OpenOptions {
-        busy_timeout: busy,
-        ..calprov_core::OpenOptions::default()
-    };
-    let result = Registry::open_with(&location.path, &options)
+    let result = Registry::open_with(&location.path, &super::open_options(busy))
         .and_then(|mut r| r.track_calibration_provenance(&args.caltable, &provenance));
     match result {
         Ok(ProvenanceUpdate::Updated) => TrackOutcome::Tracked(TrackSummary {
