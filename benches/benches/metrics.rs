@@ -3,8 +3,6 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use calprov_benches::{bench_caltables, read_table_files};
 use calprov_metrics::{QaThresholds, extract_metrics};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -13,9 +11,7 @@ fn metrics(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let tables = bench_caltables(dir.path());
     let mut group = c.benchmark_group("metrics");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(8));
+    calprov_benches::configure(&mut group, 20, 8);
     let thresholds = QaThresholds::default();
     for (name, path) in &tables {
         group.bench_with_input(BenchmarkId::new("io_floor", name), path, |b, path| {

@@ -20,9 +20,7 @@ fn sizes() -> Vec<usize> {
 fn migration(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut group = c.benchmark_group("migrate_legacy");
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(20));
+    calprov_benches::configure(&mut group, 10, 20);
     for rows in sizes() {
         let template = dir.path().join(format!("legacy-{rows}.sqlite3"));
         write_legacy_registry(&template, rows).unwrap();

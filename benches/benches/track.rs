@@ -3,8 +3,6 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use calprov_benches::{bench_caltables, read_table_files, write_legacy_registry};
 use calprov_core::{
     NewCaltable, RegisterMode, Registry, SolveRecord, TrackConfig, TrackOutcome, track_after_solve,
@@ -32,9 +30,7 @@ fn track(c: &mut Criterion) {
         .unwrap();
     let config = TrackConfig::default();
     let mut group = c.benchmark_group("track");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(8));
+    calprov_benches::configure(&mut group, 20, 8);
     for (name, path) in &tables {
         let caltable = path.to_string_lossy().into_owned();
         let solve = SolveRecord {
