@@ -227,18 +227,24 @@ pub fn distinct_ints(values: &[i32]) -> usize {
 /// The number of distinct values by exact equality (`-0.0 == 0.0`, each NaN distinct from
 /// numbers but all NaNs alike).
 pub fn distinct_floats(values: &[f64], parallel: bool) -> usize {
-    let mut bits: Vec<u64> = values
-        .iter()
-        .map(|v| {
-            if *v == 0.0 {
-                0
-            } else if v.is_nan() {
-                f64::NAN.to_bits()
-            } else {
-                v.to_bits()
-            }
-        })
-        .collect();
+    let canonical = |v: f64| {
+        if v == 0.0 {
+            0
+        } else if v.is_nan() {
+            f64::NAN.to_bits()
+        } else {
+            v.to_bits()
+        }
+    };
+    // CASA writes a caltable time by time, so equal values come in runs: dropping repeats of
+    // the previous value first leaves a few thousand values to sort instead of every row.
+    let mut bits: Vec<u64> = Vec::new();
+    for v in values {
+        let b = canonical(*v);
+        if bits.last() != Some(&b) {
+            bits.push(b);
+        }
+    }
     if parallel {
         bits.par_sort_unstable();
     } else {
