@@ -60,10 +60,39 @@ const BUDGETS: &[Budget] = &[
 
 pub fn run(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
-    let root = workspace_root();
     let mut benches: Vec<&str> = BUDGETS.iter().map(|b| b.bench).collect();
     benches.dedup();
-    for bench in &benches {
+    run_benches(&benches, quick)?;
+    let over = report()?;
+    if over.is_empty() {
+        return Ok(());
+    }
+    // The machines are shared: a neighbour's burst can push one median over. A breach is
+    // confirmed by measuring those benches again; a real slowdown is over both times.
+    println!(
+        "over budget: {}; measuring again to confirm",
+        over.join(", ")
+    );
+    let mut again: Vec<&str> = BUDGETS
+        .iter()
+        .filter(|b| over.contains(&b.id))
+        .map(|b| b.bench)
+        .collect();
+    again.dedup();
+    run_benches(&again, quick)?;
+    let confirmed: Vec<&str> = report()?
+        .into_iter()
+        .filter(|id| over.contains(id))
+        .collect();
+    if !confirmed.is_empty() {
+        bail!("over budget twice: {}", confirmed.join(", "));
+    }
+    Ok(())
+}
+
+fn run_benches(benches: &[&str], quick: bool) -> Result<()> {
+    let root = workspace_root();
+    for bench in benches {
         let mut cmd = cargo();
         cmd.current_dir(&root)
             .args(["bench", "-p", "calprov-benches", "--bench", bench]);
@@ -73,8 +102,13 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         run_checked(&mut cmd)?;
     }
-    let criterion = root.join("target").join("criterion");
-    let mut failed = Vec::new();
+    Ok(())
+}
+
+/// Prints every budget against its measurement and returns the ids over budget.
+fn report() -> Result<Vec<&'static str>> {
+    let criterion = workspace_root().join("target").join("criterion");
+    let mut over = Vec::new();
     println!(
         "{:<36} {:>11} {:>11} {:>11} {:>11} {:>8}",
         "benchmark", "median", "p99", "budget", "baseline", "ratio"
@@ -98,17 +132,14 @@ pub fn run(args: &[String]) -> Result<()> {
             median / baseline
         );
         if median > budget.limit_ms {
-            failed.push(budget.id);
+            over.push(budget.id);
         }
     }
     println!(
         "(ratio: the median over the same-run baseline: a full scan of the registry for the \
          migration, reading the table's files from page cache for metrics and tracking)"
     );
-    if !failed.is_empty() {
-        bail!("over budget: {}", failed.join(", "));
-    }
-    Ok(())
+    Ok(over)
 }
 
 fn read_json(criterion: &Path, id: &str, file: &str) -> Result<serde_json::Value> {

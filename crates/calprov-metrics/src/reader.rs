@@ -61,8 +61,15 @@ pub struct Keywords {
     pub casa_version: Option<String>,
 }
 
-/// Reads the metric columns of the caltable at `path`.
+/// Reads the metric columns of the caltable at `path`; in parallel from
+/// [`crate::PARALLEL_THRESHOLD`] rows.
 pub fn read_caltable(path: &Path) -> Result<CaltableColumns, Error> {
+    read_caltable_with(path, None)
+}
+
+/// [`read_caltable`] with the parallelism forced (`Some`) or chosen by size (`None`); the
+/// columns read do not depend on it.
+pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<CaltableColumns, Error> {
     let span = tracing::debug_span!("read_caltable", path = %path.display());
     let _entered = span.enter();
     validate_files(path)?;
@@ -80,7 +87,7 @@ pub fn read_caltable(path: &Path) -> Result<CaltableColumns, Error> {
         keywords: read_keywords(&table),
         ..CaltableColumns::default()
     };
-    let parallel = n_rows >= crate::PARALLEL_THRESHOLD;
+    let parallel = parallel.unwrap_or(n_rows >= crate::PARALLEL_THRESHOLD);
     if let Some(col) = index("TIME") {
         columns.time = read_scalars(
             path,
@@ -88,6 +95,7 @@ pub fn read_caltable(path: &Path) -> Result<CaltableColumns, Error> {
             col,
             "TIME",
             n_rows,
+            parallel,
             DataType::Double,
             |v| match v {
                 RecordValue::Double(x) => Some(x),
@@ -102,6 +110,7 @@ pub fn read_caltable(path: &Path) -> Result<CaltableColumns, Error> {
             col,
             "ANTENNA1",
             n_rows,
+            parallel,
             DataType::Int,
             int_value,
         )?;
@@ -113,6 +122,7 @@ pub fn read_caltable(path: &Path) -> Result<CaltableColumns, Error> {
             col,
             "SPECTRAL_WINDOW_ID",
             n_rows,
+            parallel,
             DataType::Int,
             int_value,
         )?;
@@ -189,15 +199,18 @@ fn guarded<T>(
 }
 
 /// A fixed-size scalar as StandardStMan stores it.
-trait Scalar: Sized + Copy + Send {
+trait Scalar: Sized + Copy + Send + Sync {
     /// Bytes per cell.
     const BYTES: usize;
+    /// The value a preallocated output starts with.
+    const ZERO: Self;
     /// The value in `cell` (exactly `BYTES` long).
     fn decode(cell: &[u8], big_endian: bool) -> Self;
 }
 
 impl Scalar for f64 {
     const BYTES: usize = 8;
+    const ZERO: Self = 0.0;
     fn decode(cell: &[u8], big_endian: bool) -> Self {
         let raw = [
             cell[0], cell[1], cell[2], cell[3], cell[4], cell[5], cell[6], cell[7],
@@ -212,6 +225,7 @@ impl Scalar for f64 {
 
 impl Scalar for i32 {
     const BYTES: usize = 4;
+    const ZERO: Self = 0;
     fn decode(cell: &[u8], big_endian: bool) -> Self {
         let raw = [cell[0], cell[1], cell[2], cell[3]];
         if big_endian {
@@ -224,12 +238,14 @@ impl Scalar for i32 {
 
 /// Reads a scalar column: straight from the buckets for StandardStMan columns of the
 /// expected type, else through the reader's generic path.
+#[allow(clippy::too_many_arguments)]
 fn read_scalars<T: Scalar>(
     path: &Path,
     table: &Table,
     col: usize,
     name: &str,
     n_rows: usize,
+    parallel: bool,
     expected: casacure::record::DataType,
     convert: impl Fn(RecordValue) -> Option<T>,
 ) -> Result<Vec<T>, Error> {
@@ -237,17 +253,27 @@ fn read_scalars<T: Scalar>(
         c.desc.data_type == expected
             && matches!(c.desc.kind, casacure::tabledesc::ColumnKind::Scalar(_))
     }) {
-        let parts = by_chunks(n_rows, n_rows >= crate::PARALLEL_THRESHOLD, |start, end| {
+        use rayon::prelude::*;
+        let mut out = vec![T::ZERO; n_rows];
+        let fill = |(i, chunk): (usize, &mut [T])| {
+            let start = i * READ_CHUNK_ROWS;
             guarded(path, name, || {
-                let mut out = Vec::with_capacity(end - start);
-                ssm.for_each_cell(T::BYTES, start, end, |_, cell| {
-                    out.push(T::decode(cell, ssm.big_endian));
+                ssm.for_each_cell(T::BYTES, start, start + chunk.len(), |row, cell| {
+                    chunk[row - start] = T::decode(cell, ssm.big_endian);
                     Ok(())
-                })?;
-                Ok(out)
+                })
             })
-        })?;
-        return Ok(parts.concat());
+        };
+        if parallel {
+            out.par_chunks_mut(READ_CHUNK_ROWS)
+                .enumerate()
+                .try_for_each(fill)?;
+        } else {
+            out.chunks_mut(READ_CHUNK_ROWS.max(1))
+                .enumerate()
+                .try_for_each(fill)?;
+        }
+        return Ok(out);
     }
     let cells = guarded(path, name, || {
         table
@@ -278,6 +304,7 @@ trait Element: Sized + Copy + Send {
     fn from_array(data: ArrayData) -> Option<Vec<Self>>;
     /// Bits per element in the array file (bools are bit-packed).
     const BITS: usize;
+
     /// Appends `n` elements decoded from `bytes`.
     fn decode(bytes: &[u8], n: usize, big_endian: bool, out: &mut Vec<Self>);
 }
@@ -403,12 +430,15 @@ fn read_array_column<T: Element>(
     }
     if let Some(set) = shapes {
         // On disk the dims are in CASA order already: [npol, nchan].
-        set.extend(casa_shapes.iter().map(|dims| {
-            let text: Vec<String> = dims.iter().map(u32::to_string).collect();
-            format!("[{}]", text.join(", "))
-        }));
+        set.extend(casa_shapes.iter().map(|dims| casa_dims_text(dims)));
     }
     Ok(out)
+}
+
+/// Dimensions as stored on disk (CASA order, `[npol, nchan]`), as text.
+fn casa_dims_text(dims: &[u32]) -> String {
+    let text: Vec<String> = dims.iter().map(u32::to_string).collect();
+    format!("[{}]", text.join(", "))
 }
 
 /// casacure reports the logical (row-major) shape `[nchan, npol]`; CASA users and the

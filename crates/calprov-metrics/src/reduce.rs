@@ -190,6 +190,27 @@ pub fn exact_median(mut values: Vec<f64>) -> Option<f64> {
     Some((below + upper) / 2.0)
 }
 
+/// [`exact_median`] of float32 values, computed in f64.
+pub fn exact_median_f32(mut values: Vec<f32>) -> Option<f64> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let mid = n / 2;
+    let (lower, upper, _) = values.select_nth_unstable_by(mid, f32::total_cmp);
+    let upper = f64::from(*upper);
+    if n % 2 == 1 {
+        return Some(upper);
+    }
+    let below = lower
+        .iter()
+        .copied()
+        .max_by(f32::total_cmp)
+        .map(f64::from)
+        .unwrap_or(upper);
+    Some((below + upper) / 2.0)
+}
+
 /// The number of true values.
 pub fn count_true(flags: &[bool], parallel: bool) -> usize {
     chunked(flags.len(), parallel, |s, e| {

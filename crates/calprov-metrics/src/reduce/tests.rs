@@ -89,6 +89,8 @@ proptest! {
         // The median is exact: it equals a full sort's.
         let finite: Vec<f64> = snr.iter().map(|v| f64::from(*v)).filter(|v| !v.is_nan()).collect();
         prop_assert_eq!(seq.median.map(f64::to_bits), naive_median(finite.clone()).map(f64::to_bits));
+        let finite32: Vec<f32> = snr.iter().copied().filter(|v| !v.is_nan()).collect();
+        prop_assert_eq!(exact_median_f32(finite32).map(f64::to_bits), exact_median(finite.clone()).map(f64::to_bits));
         prop_assert_eq!(seq.all.count, finite.len());
         prop_assert_eq!(seq.n_nan, snr.len() - finite.len());
     }

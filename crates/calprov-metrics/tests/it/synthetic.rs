@@ -46,3 +46,27 @@ fn synthetic_tables_read_back_with_real_layout() {
         write_synthetic_caltable(&dir.path().join("Gain-2800"), &SyntheticSpec::gain(1)).is_err()
     );
 }
+
+#[test]
+fn parallel_reading_equals_sequential_reading() {
+    use calprov_metrics::reader::read_caltable_with;
+    let dir = tempfile::tempdir().unwrap();
+    // Above the parallel threshold and not a multiple of the read chunk.
+    for (kind, channels) in [(SyntheticKind::Gain, 1), (SyntheticKind::Bandpass, 4)] {
+        let out = dir.path().join(format!("{kind:?}"));
+        let spec = SyntheticSpec {
+            kind,
+            channels,
+            ..SyntheticSpec::gain(123_457)
+        };
+        write_synthetic_caltable(&out, &spec).unwrap();
+        let parallel = read_caltable_with(&out, Some(true)).unwrap();
+        let sequential = read_caltable_with(&out, Some(false)).unwrap();
+        assert_eq!(parallel, sequential);
+        assert_eq!(
+            parallel.flag.as_ref().unwrap().len(),
+            123_457 * 2 * channels
+        );
+        assert_eq!(parallel.time.len(), 123_457);
+    }
+}
