@@ -44,17 +44,6 @@ pub struct CaltableRecord {
     pub quality_metrics: Option<Value>,
 }
 
-impl CaltableRecord {
-    /// True when any provenance column is set.
-    pub fn has_provenance(&self) -> bool {
-        self.source_ms_path.is_some()
-            || self.solver_command.is_some()
-            || self.solver_version.is_some()
-            || self.solver_params.is_some()
-            || self.quality_metrics.is_some()
-    }
-}
-
 /// The allowed values of `status`.
 pub const STATUSES: [&str; 3] = ["active", "retired", "failed"];
 

@@ -202,7 +202,7 @@ pub fn track_after_solve(
                 kind: FailureKind::Internal,
                 message,
             };
-            record_event_best_effort(registry, solve, &outcome, started, None);
+            record_event_best_effort(registry, solve, &outcome, started);
             outcome
         }
     };
@@ -459,7 +459,7 @@ fn fail_and_record(
     message: String,
 ) -> TrackOutcome {
     let outcome = TrackOutcome::Failed { kind, message };
-    record_event_best_effort(registry, solve, &outcome, started, None);
+    record_event_best_effort(registry, solve, &outcome, started);
     outcome
 }
 
@@ -470,7 +470,6 @@ fn record_event_best_effort(
     solve: &SolveRecord,
     outcome: &TrackOutcome,
     started: Instant,
-    version_step: Option<&str>,
 ) {
     let (kind, message) = match outcome {
         TrackOutcome::Failed { kind, message } => (Some(kind.name()), Some(message.as_str())),
@@ -489,7 +488,7 @@ fn record_event_best_effort(
                 failure_kind: kind,
                 message,
                 latency_us: elapsed_us(started),
-                version_step,
+                version_step: None,
                 solver_version: None,
                 qa_passed: None,
             },
