@@ -126,9 +126,14 @@ pub struct StatsArgs {
 /// `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Largest acceptable share of failed tracking calls (0..1).
+    /// Largest acceptable share of tracking calls that recorded no provenance (failed or
+    /// not registered), 0..1.
     #[arg(long)]
     pub max_failure_rate: Option<f64>,
+    /// Largest acceptable share of tracking calls that recorded provenance with parts
+    /// missing, 0..1.
+    #[arg(long)]
+    pub max_partial_rate: Option<f64>,
     /// Smallest acceptable share of registered caltables with provenance (0..1).
     #[arg(long)]
     pub min_coverage: Option<f64>,

@@ -52,3 +52,15 @@ impl From<anyhow::Error> for CliError {
         }
     }
 }
+
+/// Maps a library error: failures of the registry itself exit 3, input errors exit 1.
+pub fn registry_or_data(error: calprov_core::Error, what: &'static str) -> CliError {
+    let exit = match error {
+        calprov_core::Error::Sql { .. } | calprov_core::Error::Schema(_) => Exit::Registry,
+        _ => Exit::Data,
+    };
+    CliError {
+        exit,
+        error: anyhow::Error::new(error).context(what),
+    }
+}

@@ -4,11 +4,14 @@
 
 mod args;
 mod commands;
+mod context;
 mod exit;
+mod json_arg;
 mod output;
 
 use std::process::ExitCode;
 
+use calprov_core::env::Environment;
 use clap::Parser;
 
 use crate::args::Cli;
@@ -27,8 +30,10 @@ fn main() -> ExitCode {
             };
         }
     };
-    install_tracing(cli.verbose);
-    match commands::run(cli) {
+    // The one read of the environment; everything below takes this snapshot.
+    let environment = Environment::from_process();
+    install_tracing(cli.verbose, environment.calprov_log.as_deref());
+    match commands::run(cli, environment) {
         Ok(exit) => exit.into(),
         Err(CliError { exit, error }) => {
             if output::is_broken_pipe(&error) {
@@ -44,19 +49,22 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr; default level `warn`, `-v` info, `-vv` debug; `CALPROV_LOG` overrides.
-fn install_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+///
+/// A plain level needs no `EnvFilter`: building one compiles its directive regexes, a cost
+/// every `calprov track` of a pipeline would pay. Only a `CALPROV_LOG` directive builds one.
+fn install_tracing(verbose: u8, directive: Option<&str>) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CALPROV_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .without_time()
-        .init();
+        .without_time();
+    match directive.map(tracing_subscriber::EnvFilter::try_new) {
+        Some(Ok(filter)) => builder.with_env_filter(filter).init(),
+        _ => builder.with_max_level(level).init(),
+    }
 }

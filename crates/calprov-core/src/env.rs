@@ -23,6 +23,8 @@ pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
 pub const HOME: &str = "HOME";
 /// The search path, for finding `python3` and a monolithic `casa`.
 pub const PATH: &str = "PATH";
+/// The CLI's log filter (`warn`, `debug`, `calprov_core=debug`, ...).
+pub const CALPROV_LOG: &str = "CALPROV_LOG";
 
 /// A snapshot of the variables calprov reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub struct Environment {
     pub home: Option<OsString>,
     /// `PATH`.
     pub path: Option<OsString>,
+    /// `CALPROV_LOG`.
+    pub calprov_log: Option<String>,
 }
 
 impl Environment {
@@ -58,6 +62,7 @@ impl Environment {
             xdg_state_home: os(XDG_STATE_HOME),
             home: os(HOME),
             path: os(PATH),
+            calprov_log: os(CALPROV_LOG).and_then(|v| v.into_string().ok()),
         }
     }
 

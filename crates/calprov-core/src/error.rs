@@ -51,6 +51,12 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A caltable could not be read (missing, not a table, damaged).
+    #[error(transparent)]
+    Caltable(#[from] calprov_metrics::Error),
+    /// A CASA command could not be rendered from the parameters.
+    #[error("cannot render the CASA command")]
+    Command(#[from] calprov_casa::Error),
     /// A prefix matched no caltable directory.
     #[error("no caltable directory matches prefix {prefix}")]
     NoCaltables {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::db_path::{DbRule, resolve_db_path};
 use crate::env::Environment;
-use crate::prefix::type_and_order;
+use crate::suffix_rules::type_and_order;
 use crate::*;
 
 fn registry() -> (tempfile::TempDir, Registry) {

@@ -40,6 +40,18 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The table reader (casacure) failed or panicked on a damaged part of the table; the
+    /// reader's own error is the source.
+    #[error("caltable {path} is damaged: cannot read {what}")]
+    Unreadable {
+        /// The caltable path.
+        path: PathBuf,
+        /// What was being read (`open`, a column name).
+        what: String,
+        /// The reader's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A column calprov needs is absent or has an unexpected type.
     #[error("caltable {path}: column {column}: {reason}")]
     Column {

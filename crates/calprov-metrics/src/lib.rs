@@ -5,15 +5,15 @@
 //! [`qa`] turns metrics into a verdict.
 
 mod error;
-mod metrics;
 pub mod qa;
+mod quality_metrics;
 pub mod reader;
 pub mod reduce;
 pub mod synthetic;
 
 pub use error::Error;
-pub use metrics::{QualityMetrics, compute_metrics, compute_metrics_with, extract_metrics};
 pub use qa::QaThresholds;
+pub use quality_metrics::{QualityMetrics, compute_metrics, compute_metrics_with, extract_metrics};
 
 /// Tables with at least this many rows are read and reduced in parallel (rayon).
 pub const PARALLEL_THRESHOLD: usize = 100_000;

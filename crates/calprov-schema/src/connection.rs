@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use crate::Error;
+use crate::{Error, disk_space};
 
 /// How a registry connection is opened.
 #[derive(Debug, Clone)]
@@ -60,6 +60,8 @@ pub fn open_registry(path: &Path, options: &OpenOptions) -> Result<Connection, E
             ),
         });
     }
+    // Before SQLite maps the wal-index: a full filesystem must be an error, not SIGBUS.
+    disk_space::ensure_headroom(path).map_err(|full| disk_full(path, full))?;
     let conn = Connection::open_with_flags(path, flags).map_err(|source| Error::Open {
         path: path.to_path_buf(),
         source,
@@ -83,7 +85,16 @@ pub fn open_registry(path: &Path, options: &OpenOptions) -> Result<Connection, E
     }
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(|source| pragma_error(path, "foreign_keys", source))?;
+    disk_space::back_wal_index(path).map_err(|full| disk_full(path, full))?;
     Ok(conn)
+}
+
+fn disk_full(path: &Path, full: disk_space::TooFull) -> Error {
+    Error::DiskFull {
+        path: path.to_path_buf(),
+        available: full.available,
+        needed: disk_space::MIN_FREE_BYTES,
+    }
 }
 
 /// Switches the file to WAL, retrying while other connections hold locks.
@@ -120,7 +131,13 @@ fn enable_wal(conn: &Connection, timeout: Duration) -> rusqlite::Result<String> 
 /// when another connection wrote in between, whatever the busy timeout, because SQLite
 /// cannot upgrade its stale read snapshot. `BEGIN IMMEDIATE` waits (within the busy timeout)
 /// for the lock before reading anything, so every calprov write uses it.
+///
+/// It is also where every write checks that the disk can take it (see [`disk_space`]): a
+/// full filesystem gives `SQLITE_FULL` here instead of SIGBUS inside SQLite.
 pub fn begin_immediate(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    if let Some(path) = conn.path().filter(|p| !p.is_empty()) {
+        disk_space::guard_write(Path::new(path))?;
+    }
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
 }
 

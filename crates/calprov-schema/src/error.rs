@@ -25,6 +25,19 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// The registry's filesystem has too little room for SQLite's mapped wal-index: opening
+    /// it could kill the process with SIGBUS, so it is not opened.
+    #[error(
+        "registry {path}: its filesystem is full ({available} bytes available, calprov needs {needed} to open it safely)"
+    )]
+    DiskFull {
+        /// The registry path.
+        path: PathBuf,
+        /// Bytes available to unprivileged users.
+        available: u64,
+        /// The headroom calprov requires.
+        needed: u64,
+    },
     /// A connection pragma could not be applied.
     #[error("cannot set PRAGMA {pragma} on registry {path}")]
     Pragma {

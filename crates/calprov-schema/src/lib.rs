@@ -3,6 +3,7 @@
 //! opens a registry connection with the pragmas calprov relies on.
 
 mod connection;
+pub mod disk_space;
 mod error;
 mod lock;
 mod migrate;

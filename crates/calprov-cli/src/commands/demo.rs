@@ -6,29 +6,41 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::Context as _;
+use calprov_core::caltable::{SyntheticKind, SyntheticSpec, write_synthetic_caltable};
+use calprov_core::db_path::{DbLocation, DbRule, resolve_db_path};
 use calprov_core::env::Environment;
-use calprov_core::metrics::synthetic::{SyntheticKind, SyntheticSpec, write_synthetic_caltable};
-use calprov_core::{
-    NewCaltable, RegisterMode, Registry, SolveRecord, TrackConfig, TrackOutcome, track_after_solve,
-};
+use calprov_core::{NewCaltable, RegisterMode, SolveRecord, TrackOutcome, track_after_solve};
 use serde_json::json;
 
 use crate::args::DemoArgs;
 use crate::commands::query::describe;
+use crate::context::Context;
 use crate::exit::{CliError, Exit, WithExit};
 use crate::output;
 
 const SET: &str = "demo_obs1";
 
-pub fn run(db: Option<&Path>, args: DemoArgs) -> Result<Exit, CliError> {
+/// Runs the demo. Its registry is the one `--db` names, else a fresh one in the demo
+/// directory, chosen by the same rule as every command (`db_path`, with the demo directory
+/// as the state directory): the demo never writes to a pipeline's registry unasked.
+pub fn run(ctx: &Context, explicit_db: bool, args: DemoArgs) -> Result<Exit, CliError> {
     let dir = &args.dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create {}", dir.display()))
         .exit(Exit::Data)?;
-    let registry_path = db
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| dir.join("cal_registry.sqlite3"));
+    let demo_ctx;
+    let ctx = if explicit_db {
+        ctx
+    } else {
+        demo_ctx = Context {
+            location: demo_location(dir),
+            environment: ctx.environment.clone(),
+            busy_timeout: ctx.busy_timeout,
+        };
+        &demo_ctx
+    };
+    let registry_path = ctx.location.path.clone();
     let prefix = dir.join("obs1");
     let ms = dir.join("obs1.ms").to_string_lossy().into_owned();
     let tables: [(&str, SyntheticKind, usize, usize); 3] = [
@@ -45,7 +57,7 @@ pub fn run(db: Option<&Path>, args: DemoArgs) -> Result<Exit, CliError> {
                 .exit(Exit::Data)?;
         }
     }
-    if db.is_none() {
+    if !explicit_db {
         for side in ["", "-wal", "-shm", ".migrate-lock"] {
             let _ = std::fs::remove_file(format!("{}{side}", registry_path.display()));
         }
@@ -67,9 +79,7 @@ pub fn run(db: Option<&Path>, args: DemoArgs) -> Result<Exit, CliError> {
         ));
     }
 
-    let mut registry = Registry::open(&registry_path)
-        .context("cannot open the demo registry")
-        .exit(Exit::Registry)?;
+    let mut registry = ctx.open()?;
     let template = NewCaltable {
         cal_field: Some("CAL_FLUX".into()),
         refant: Some("OV03".into()),
@@ -105,10 +115,7 @@ pub fn run(db: Option<&Path>, args: DemoArgs) -> Result<Exit, CliError> {
             json!({"vis": ms, "caltable": g, "gaintype": "G", "calmode": "ap", "solint": "int", "refant": "OV03", "minsnr": 3.0, "gaintable": [k, b]}),
         ),
     ];
-    let config = TrackConfig {
-        environment: Environment::from_process(),
-        ..TrackConfig::default()
-    };
+    let config = ctx.track_config();
     for (task, caltable, params) in solves {
         let solve = SolveRecord {
             ms: ms.clone(),
@@ -158,7 +165,7 @@ pub fn run(db: Option<&Path>, args: DemoArgs) -> Result<Exit, CliError> {
     }
     let stats = registry.stats(None).exit(Exit::Registry)?;
     log.push_str(&format!(
-        "\n== stats\ntracking calls {} (success {:.0}%), coverage {}/{}, latency p50 {:.2} ms\n",
+        "\n== stats\ntracking calls {} (tracked {:.0}%), coverage {}/{}, latency p50 {:.2} ms\n",
         stats.events,
         stats.success_rate.unwrap_or(0.0) * 100.0,
         stats.coverage.with_provenance,
@@ -167,4 +174,16 @@ pub fn run(db: Option<&Path>, args: DemoArgs) -> Result<Exit, CliError> {
     ));
     output::print_text(&log)?;
     Ok(Exit::Ok)
+}
+
+/// The demo's registry: `cal_registry.sqlite3` in the demo directory, decided by `db_path`'s
+/// state-directory rule on an environment that names nothing else.
+fn demo_location(dir: &Path) -> DbLocation {
+    let environment = Environment {
+        pipeline_state_dir: Some(dir.as_os_str().to_owned()),
+        ..Environment::default()
+    };
+    let location = resolve_db_path(None, &environment);
+    debug_assert_eq!(location.rule, DbRule::PipelineStateDir);
+    location
 }

@@ -1,100 +1,56 @@
-//! Running each subcommand against the library.
+//! Running each subcommand against the library: one file per group of commands, each taking
+//! the process [`Context`] it needs.
 
+mod caltable;
+mod casa;
 mod demo;
+mod init;
 mod monitor;
 mod query;
-mod tools;
-mod write;
+mod register;
+mod track;
 
-use anyhow::Context;
-use calprov_core::Registry;
-use calprov_core::db_path::{DbLocation, resolve_db_path};
 use calprov_core::env::Environment;
 
 use crate::args::{Cli, Command};
-use crate::exit::{CliError, Exit, WithExit};
+use crate::context::Context;
+use crate::exit::{CliError, Exit};
 use crate::output;
 
-/// Runs the parsed command and returns the exit status.
-pub fn run(cli: Cli) -> Result<Exit, CliError> {
-    let environment = Environment::from_process();
-    let location = resolve_db_path(cli.db.as_deref(), &environment);
-    let busy = std::time::Duration::try_from_secs_f64(cli.busy_timeout)
-        .map_err(|_| anyhow::anyhow!("--busy-timeout must be a non-negative number of seconds"))
-        .exit(Exit::Usage)?;
-    for warning in &location.warnings {
-        tracing::warn!("{warning}");
-    }
+/// Runs the parsed command with the environment read at start, and returns the exit status.
+pub fn run(cli: Cli, environment: Environment) -> Result<Exit, CliError> {
+    let ctx = Context::new(&cli, environment)?;
     match cli.command {
-        Command::Where(flag) => where_(&location, flag.json),
-        Command::Init(flag) => write::init(&location, busy, flag.json),
-        Command::Register(args) => write::register(&mut open(&location, busy)?, args),
-        Command::RegisterPrefix(args) => write::register_prefix(&mut open(&location, busy)?, args),
-        Command::Track(args) => write::track(&location, busy, args),
-        Command::TrackMany(args) => write::track_many(&location, busy, args),
-        Command::Retire(args) => write::retire(&mut open(&location, busy)?, args),
-        Command::Show(args) => query::show(&mut open(&location, busy)?, args),
-        Command::BySource(args) => query::by_source(&mut open(&location, busy)?, args),
-        Command::Impact(args) => query::impact(&mut open(&location, busy)?, args),
-        Command::Sets(flag) => query::sets(&mut open(&location, busy)?, flag.json),
-        Command::Metrics(args) => tools::metrics(args),
-        Command::CasaVersion(args) => tools::casa_version(args),
-        Command::Command(args) => tools::command(args),
-        Command::GenCaltable(args) => tools::gen_caltable(args),
-        Command::Stats(args) => monitor::stats(&open(&location, busy)?, args),
-        Command::Check(args) => monitor::check(&open(&location, busy)?, args),
-        Command::ExportProm(args) => monitor::export_prom(&open(&location, busy)?, args),
-        Command::Demo(args) => demo::run(cli.db.as_deref(), args),
+        Command::Where(flag) => where_(&ctx, flag.json),
+        Command::Init(flag) => init::run(&ctx, flag.json),
+        Command::Register(args) => register::register(&mut ctx.open()?, args),
+        Command::RegisterPrefix(args) => register::register_prefix(&mut ctx.open()?, args),
+        Command::Retire(args) => register::retire(&mut ctx.open()?, args),
+        Command::Track(args) => track::track(&ctx, args),
+        Command::TrackMany(args) => track::track_many(&ctx, args),
+        Command::Show(args) => query::show(&ctx.open()?, args),
+        Command::BySource(args) => query::by_source(&ctx.open()?, args),
+        Command::Impact(args) => query::impact(&ctx.open()?, args),
+        Command::Sets(flag) => query::sets(&ctx.open()?, flag.json),
+        Command::Metrics(args) => caltable::metrics(args),
+        Command::GenCaltable(args) => caltable::gen_caltable(args),
+        Command::CasaVersion(args) => casa::casa_version(&ctx, args),
+        Command::Command(args) => casa::command(args),
+        Command::Stats(args) => monitor::stats(&ctx.open()?, args),
+        Command::Check(args) => monitor::check(&ctx.open()?, args),
+        Command::ExportProm(args) => monitor::export_prom(&ctx.open()?, args),
+        Command::Demo(args) => demo::run(&ctx, cli.db.is_some(), args),
     }
 }
 
-/// Opens (and migrates) the registry; failures map to exit status 3.
-pub(crate) fn open(
-    location: &DbLocation,
-    busy_timeout: std::time::Duration,
-) -> Result<Registry, CliError> {
-    ensure_parent_dir(location).exit(Exit::Registry)?;
-    Registry::open_with(&location.path, &open_options(busy_timeout))
-        .with_context(|| format!("registry chosen by {}", location.rule))
-        .exit(Exit::Registry)
-}
-
-/// Connection options with the `--busy-timeout` the user gave.
-pub(crate) fn open_options(busy_timeout: std::time::Duration) -> calprov_core::OpenOptions {
-    calprov_core::OpenOptions {
-        busy_timeout,
-        ..calprov_core::OpenOptions::default()
-    }
-}
-
-/// Creates the registry's directory, readable by others but writable by its owner only.
-fn ensure_parent_dir(location: &DbLocation) -> anyhow::Result<()> {
-    let Some(parent) = location.path.parent().filter(|p| !p.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    if parent.exists() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o755);
-    }
-    builder
-        .create(parent)
-        .with_context(|| format!("cannot create the registry directory {}", parent.display()))
-}
-
-fn where_(location: &DbLocation, json: bool) -> Result<Exit, CliError> {
+fn where_(ctx: &Context, json: bool) -> Result<Exit, CliError> {
     if json {
-        output::print_json("where", location)?;
+        output::print_json("where", &ctx.location)?;
     } else {
         output::print_text(&format!(
             "{}\n(decided by: {})",
-            location.path.display(),
-            location.rule
+            ctx.location.path.display(),
+            ctx.location.rule
         ))?;
     }
     Ok(Exit::Ok)

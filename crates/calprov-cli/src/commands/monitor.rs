@@ -3,13 +3,12 @@
 use anyhow::Context;
 use calprov_core::Registry;
 use calprov_core::monitoring::{
-    Stats, check as check_thresholds, prometheus_text, write_atomically,
+    Stats, Thresholds, check as check_thresholds, prometheus_text, write_atomically,
 };
 use serde_json::json;
 
 use crate::args::{CheckArgs, ExportPromArgs, StatsArgs};
-use crate::commands::write::registry_or_data;
-use crate::exit::{CliError, Exit, WithExit};
+use crate::exit::{CliError, Exit, WithExit, registry_or_data};
 use crate::output;
 
 /// Parses `--since`: unix seconds, or a duration back from now such as `30m`, `24h`, `7d`.
@@ -56,16 +55,17 @@ pub fn stats(registry: &Registry, args: StatsArgs) -> Result<Exit, CliError> {
         return Ok(Exit::Ok);
     }
     let mut text = format!(
-        "tracking calls   {} (success {}, failure {})\n",
+        "tracking calls   {} (success {}, partial {}, failure {})\n",
         stats.events,
         pct(stats.success_rate),
+        pct(stats.partial_rate),
         pct(stats.failure_rate)
     );
     for (outcome, n) in &stats.by_outcome {
         text.push_str(&format!("  {outcome:<15} {n}\n"));
     }
     for (kind, n) in &stats.by_failure_kind {
-        text.push_str(&format!("  failed: {kind:<20} {n}\n"));
+        text.push_str(&format!("  not recorded: {kind:<20} {n}\n"));
     }
     if let Some(l) = stats.latency_ms {
         text.push_str(&format!(
@@ -103,6 +103,7 @@ pub fn stats(registry: &Registry, args: StatsArgs) -> Result<Exit, CliError> {
 pub fn check(registry: &Registry, args: CheckArgs) -> Result<Exit, CliError> {
     for (flag, value) in [
         ("--max-failure-rate", args.max_failure_rate),
+        ("--max-partial-rate", args.max_partial_rate),
         ("--min-coverage", args.min_coverage),
     ] {
         if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
@@ -110,7 +111,12 @@ pub fn check(registry: &Registry, args: CheckArgs) -> Result<Exit, CliError> {
         }
     }
     let stats = load(registry, args.since.as_deref())?;
-    let breaches = check_thresholds(&stats, args.max_failure_rate, args.min_coverage);
+    let thresholds = Thresholds {
+        max_failure_rate: args.max_failure_rate,
+        max_partial_rate: args.max_partial_rate,
+        min_coverage: args.min_coverage,
+    };
+    let breaches = check_thresholds(&stats, &thresholds);
     if args.json.json {
         output::print_json(
             "check",
@@ -118,8 +124,9 @@ pub fn check(registry: &Registry, args: CheckArgs) -> Result<Exit, CliError> {
         )?;
     } else if breaches.is_empty() {
         output::print_text(&format!(
-            "ok: failure rate {}, coverage {}",
+            "ok: failure rate {}, partial rate {}, coverage {}",
             pct(stats.failure_rate),
+            pct(stats.partial_rate),
             pct(stats.coverage.ratio)
         ))?;
     }

@@ -1,14 +1,15 @@
 //! The commands that read the registry.
 
+use calprov_core::caltable::QualityMetrics;
 use calprov_core::{CaltableRecord, Registry};
 use serde_json::Value;
 
+use super::caltable::describe_metrics;
 use crate::args::{BySourceArgs, ImpactArgs, ShowArgs};
-use crate::commands::write::registry_or_data;
-use crate::exit::{CliError, Exit};
+use crate::exit::{CliError, Exit, registry_or_data};
 use crate::output;
 
-pub fn show(registry: &mut Registry, args: ShowArgs) -> Result<Exit, CliError> {
+pub fn show(registry: &Registry, args: ShowArgs) -> Result<Exit, CliError> {
     let record = registry
         .get_caltable_provenance(&args.caltable)
         .map_err(|e| registry_or_data(e, "cannot read caltable"))?;
@@ -29,7 +30,7 @@ pub fn show(registry: &mut Registry, args: ShowArgs) -> Result<Exit, CliError> {
     }
 }
 
-pub fn by_source(registry: &mut Registry, args: BySourceArgs) -> Result<Exit, CliError> {
+pub fn by_source(registry: &Registry, args: BySourceArgs) -> Result<Exit, CliError> {
     let rows = registry
         .query_caltables_by_source(&args.ms)
         .map_err(|e| registry_or_data(e, "cannot query by source"))?;
@@ -71,7 +72,7 @@ pub fn by_source(registry: &mut Registry, args: BySourceArgs) -> Result<Exit, Cl
     Ok(if bad > 0 { Exit::Data } else { Exit::Ok })
 }
 
-pub fn impact(registry: &mut Registry, args: ImpactArgs) -> Result<Exit, CliError> {
+pub fn impact(registry: &Registry, args: ImpactArgs) -> Result<Exit, CliError> {
     let sources = registry
         .impact_analysis(&args.caltables)
         .map_err(|e| registry_or_data(e, "cannot analyse impact"))?;
@@ -83,7 +84,7 @@ pub fn impact(registry: &mut Registry, args: ImpactArgs) -> Result<Exit, CliErro
     Ok(Exit::Ok)
 }
 
-pub fn sets(registry: &mut Registry, json: bool) -> Result<Exit, CliError> {
+pub fn sets(registry: &Registry, json: bool) -> Result<Exit, CliError> {
     let sets = registry
         .list_sets()
         .map_err(|e| registry_or_data(e, "cannot list sets"))?;
@@ -105,16 +106,12 @@ pub fn sets(registry: &mut Registry, json: bool) -> Result<Exit, CliError> {
     Ok(Exit::Ok)
 }
 
-/// A readable multi-line description of one record.
+/// A readable multi-line description of one record: parameters one per line, quality as
+/// `calprov metrics` prints it.
 pub(crate) fn describe(r: &CaltableRecord) -> String {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-    let json = |v: &Option<Value>| {
-        v.as_ref()
-            .map(Value::to_string)
-            .unwrap_or_else(|| "-".to_owned())
-    };
-    format!(
-        "caltable        {}\nset             {} (order {}, type {}, {})\nsource MS       {}\nCASA version    {}\ncommand         {}\nparameters      {}\nquality         {}",
+    let mut text = format!(
+        "caltable        {}\nset             {} (order {}, type {}, {})\nsource MS       {}\nCASA version    {}\ncommand         {}\n",
         r.path,
         r.set_name,
         r.order_index,
@@ -123,7 +120,48 @@ pub(crate) fn describe(r: &CaltableRecord) -> String {
         opt(&r.source_ms_path),
         opt(&r.solver_version),
         opt(&r.solver_command),
-        json(&r.solver_params),
-        json(&r.quality_metrics)
-    )
+    );
+    text.push_str(&describe_parameters(r.solver_params.as_ref()));
+    text.push_str(&describe_quality(r.quality_metrics.as_ref()));
+    text
+}
+
+/// `parameters` then one `  key  value` line per parameter, keys aligned.
+fn describe_parameters(params: Option<&Value>) -> String {
+    let Some(Value::Object(map)) = params else {
+        return "parameters      -\n".to_owned();
+    };
+    if map.is_empty() {
+        return "parameters      (none)\n".to_owned();
+    }
+    let width = map.keys().map(String::len).max().unwrap_or(0);
+    let mut text = "parameters\n".to_owned();
+    for (key, value) in map {
+        text.push_str(&format!("  {key:<width$}  {value}\n"));
+    }
+    text
+}
+
+/// `quality` then the metrics as `calprov metrics` prints them; metrics of another shape
+/// (written by another tool) one key per line.
+fn describe_quality(metrics: Option<&Value>) -> String {
+    let Some(value) = metrics else {
+        return "quality         -".to_owned();
+    };
+    match serde_json::from_value::<QualityMetrics>(value.clone()) {
+        Ok(m) => {
+            let body: Vec<String> = describe_metrics(&m)
+                .lines()
+                .map(|line| format!("  {line}"))
+                .collect();
+            format!("quality\n{}", body.join("\n"))
+        }
+        Err(_) => match value {
+            Value::Object(map) => {
+                let lines: Vec<String> = map.iter().map(|(k, v)| format!("  {k}  {v}")).collect();
+                format!("quality\n{}", lines.join("\n"))
+            }
+            other => format!("quality         {other}"),
+        },
+    }
 }

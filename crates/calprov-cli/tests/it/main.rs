@@ -9,6 +9,7 @@ mod concurrent_migration;
 mod concurrent_tracking;
 mod crash_safety;
 mod damage;
+mod disk_full;
 mod faults;
 mod monitoring;
 mod python_casacore;

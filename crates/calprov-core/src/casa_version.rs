@@ -4,9 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use calprov_casa::{DetectionInputs, DetectionResult, detect_version};
+use calprov_casa::{DetectionInputs, detect_version};
 
 use crate::env::Environment;
+
+pub use calprov_casa::{DetectionResult, Rejected, VersionStep};
 
 /// Builds the chain's inputs; `keyword` is the caltable's `CASA_Version` as already read.
 pub fn detection_inputs(
@@ -32,10 +34,10 @@ pub fn detect_casa_version(
     caltable: Option<&Path>,
     environment: &Environment,
     probe_timeout: Duration,
-) -> (DetectionResult, Option<calprov_metrics::Error>) {
+) -> (DetectionResult, Option<crate::Error>) {
     let (keyword, keyword_error) = match caltable.map(calprov_metrics::read_casa_version_keyword) {
         Some(Ok(keyword)) => (keyword, None),
-        Some(Err(err)) => (None, Some(err)),
+        Some(Err(err)) => (None, Some(crate::Error::Caltable(err))),
         None => (None, None),
     };
     let result = detect_version(&detection_inputs(

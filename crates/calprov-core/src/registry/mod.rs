@@ -1,0 +1,79 @@
+//! The registry handle: opening (and migrating) a registry, and what every operation on it
+//! shares. Writes, queries and the row codecs live in the sibling modules.
+
+mod queries;
+mod rows;
+mod writes;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use calprov_schema::{MigrationReport, OpenOptions, migrate, open_registry};
+use rusqlite::Connection;
+
+use crate::Error;
+
+pub use queries::RecordResult;
+pub(crate) use rows::ANY_PROVENANCE_SQL;
+pub(crate) use writes::write_provenance;
+
+/// An open, migrated calibration registry.
+pub struct Registry {
+    conn: Connection,
+    path: PathBuf,
+    migration: MigrationReport,
+    busy_timeout: Duration,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Opens (creating if needed) and migrates the registry at `path` with default options.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        Self::open_with(path, &OpenOptions::default())
+    }
+
+    /// Opens and migrates the registry with explicit connection options: the one way a
+    /// registry is opened, by the CLI and by library callers alike.
+    pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Self, Error> {
+        let mut conn = open_registry(path, options)?;
+        let migration = migrate(&mut conn, options.busy_timeout)?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            migration,
+            busy_timeout: options.busy_timeout,
+        })
+    }
+
+    /// The registry file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How long a statement waits for another process's lock (from the open options).
+    pub fn busy_timeout(&self) -> Duration {
+        self.busy_timeout
+    }
+
+    /// What migrating the registry on open found and did.
+    pub fn migration(&self) -> &MigrationReport {
+        &self.migration
+    }
+
+    /// The connection, for the composed operations of this crate (tracking).
+    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The connection, for read-only composed operations (monitoring).
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}

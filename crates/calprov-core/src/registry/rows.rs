@@ -1,0 +1,301 @@
+//! The `caltables` row as SQL sees it: the column lists (derived from the schema's one list),
+//! validation and serialisation of rows to register, and decoding of rows read.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use calprov_schema::{ALL_COLUMNS, PROVENANCE_COLUMNS};
+use rusqlite::Row;
+use serde_json::Value;
+
+use crate::Error;
+use crate::caltable_row::{CaltableRecord, NewCaltable, STATUSES};
+use crate::json::parse_python_json;
+use crate::paths::normalize_to_string;
+
+/// `SELECT <the 17 columns, in schema order> FROM caltables`.
+pub(crate) static SELECT_RECORD: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {} FROM caltables", ALL_COLUMNS.join(", ")));
+
+/// True for a row that carries any provenance: `source_ms_path IS NOT NULL OR ...`.
+pub(crate) static ANY_PROVENANCE_SQL: LazyLock<String> = LazyLock::new(|| {
+    let tests: Vec<String> = PROVENANCE_COLUMNS
+        .iter()
+        .map(|(name, _)| format!("{name} IS NOT NULL"))
+        .collect();
+    format!("({})", tests.join(" OR "))
+});
+
+/// The columns an INSERT writes: every column but `id`, bound as `?1..?16` in this order.
+fn insert_columns() -> &'static [&'static str] {
+    &ALL_COLUMNS[1..]
+}
+
+/// Columns a re-registration always replaces; `status` falls back to the stored value and
+/// every other column keeps what is stored when the incoming value is NULL, so provenance
+/// is never erased.
+const REPLACED_ON_UPSERT: [&str; 4] = ["set_name", "table_type", "order_index", "created_at"];
+
+fn insert_values() -> String {
+    insert_columns()
+        .iter()
+        .enumerate()
+        .map(|(i, name)| match *name {
+            "status" => format!("COALESCE(?{}, 'active')", i + 1),
+            _ => format!("?{}", i + 1),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn insert_head() -> String {
+    format!(
+        "INSERT INTO caltables ({}) VALUES ({})",
+        insert_columns().join(", "),
+        insert_values()
+    )
+}
+
+/// The merge-upsert of `register_set`.
+pub(crate) static UPSERT_SQL: LazyLock<String> = LazyLock::new(|| {
+    let assignments: Vec<String> = insert_columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| **name != "path")
+        .map(|(i, name)| {
+            if REPLACED_ON_UPSERT.contains(name) {
+                format!("{name} = excluded.{name}")
+            } else if *name == "status" {
+                format!("status = COALESCE(?{}, status)", i + 1)
+            } else {
+                format!("{name} = COALESCE(excluded.{name}, {name})")
+            }
+        })
+        .collect();
+    format!(
+        "{} ON CONFLICT(path) DO UPDATE SET {}",
+        insert_head(),
+        assignments.join(", ")
+    )
+});
+
+/// The insert of `register_set` in ignore mode.
+pub(crate) static INSERT_IGNORE_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("{} ON CONFLICT(path) DO NOTHING", insert_head()));
+
+/// The stored form of a caltable path first, then the path exactly as given, so rows the
+/// Python pipeline registered under a relative or unnormalised name are still found.
+pub(crate) fn lookup_candidates(caltable: &str) -> Vec<String> {
+    let normalized = normalize_to_string(Path::new(caltable));
+    if normalized == caltable {
+        vec![normalized]
+    } else {
+        vec![normalized, caltable.to_owned()]
+    }
+}
+
+/// Serialises a JSON column value; only objects are accepted.
+pub(crate) fn object_text(
+    caltable: &str,
+    column: &'static str,
+    value: &Value,
+) -> Result<String, Error> {
+    if !value.is_object() {
+        return Err(Error::NotAnObject {
+            caltable: caltable.to_owned(),
+            column,
+            found: json_type(value),
+        });
+    }
+    // serde_json cannot hold non-finite numbers, so this text is always standard JSON.
+    serde_json::to_string(value).map_err(|source| Error::InvalidJson {
+        caltable: caltable.to_owned(),
+        column,
+        source,
+    })
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A row validated and serialised for the INSERT, fields in [`insert_columns`] order.
+pub(crate) struct PreparedRow {
+    pub(crate) path: String,
+    table_type: String,
+    order_index: i64,
+    cal_field: Option<String>,
+    refant: Option<String>,
+    valid_start_mjd: Option<f64>,
+    valid_end_mjd: Option<f64>,
+    status: Option<String>,
+    notes: Option<String>,
+    source_ms_path: Option<String>,
+    solver_command: Option<String>,
+    solver_version: Option<String>,
+    solver_params: Option<String>,
+    quality_metrics: Option<String>,
+}
+
+impl PreparedRow {
+    /// Validates `row` for set `set`: a clear error names the caltable and the field.
+    pub(crate) fn new(set: &str, row: &NewCaltable) -> Result<Self, Error> {
+        let invalid = |field: &'static str, reason: String| Error::InvalidField {
+            caltable: row.path.clone(),
+            field,
+            reason,
+        };
+        if set.trim().is_empty() {
+            return Err(invalid("set_name", "the set name is empty".into()));
+        }
+        if row.path.trim().is_empty() {
+            return Err(invalid("path", "the path is empty".into()));
+        }
+        if row.table_type.trim().is_empty() {
+            return Err(invalid("table_type", "the table type is empty".into()));
+        }
+        if let Some(status) = &row.status
+            && !STATUSES.contains(&status.as_str())
+        {
+            return Err(invalid(
+                "status",
+                format!("{status:?} is not one of {}", STATUSES.join(", ")),
+            ));
+        }
+        for (field, value) in [
+            ("valid_start_mjd", row.valid_start_mjd),
+            ("valid_end_mjd", row.valid_end_mjd),
+        ] {
+            if value.is_some_and(|v| !v.is_finite()) {
+                return Err(invalid(field, "not a finite number".into()));
+            }
+        }
+        if let (Some(start), Some(end)) = (row.valid_start_mjd, row.valid_end_mjd)
+            && start > end
+        {
+            return Err(invalid(
+                "valid_end_mjd",
+                format!("{end} is before the start {start}"),
+            ));
+        }
+        let p = &row.provenance;
+        Ok(Self {
+            path: normalize_to_string(Path::new(&row.path)),
+            table_type: row.table_type.clone(),
+            order_index: row.order_index,
+            cal_field: row.cal_field.clone(),
+            refant: row.refant.clone(),
+            valid_start_mjd: row.valid_start_mjd,
+            valid_end_mjd: row.valid_end_mjd,
+            status: row.status.clone(),
+            notes: row.notes.clone(),
+            source_ms_path: p
+                .source_ms_path
+                .as_deref()
+                .map(|ms| normalize_to_string(Path::new(ms))),
+            solver_command: p.solver_command.clone(),
+            solver_version: p.solver_version.clone(),
+            solver_params: p
+                .solver_params
+                .as_ref()
+                .map(|v| object_text(&row.path, "solver_params", v))
+                .transpose()?,
+            quality_metrics: p
+                .quality_metrics
+                .as_ref()
+                .map(|v| object_text(&row.path, "quality_metrics", v))
+                .transpose()?,
+        })
+    }
+
+    /// Executes `statement` (an insert in [`insert_columns`] order) for this row.
+    pub(crate) fn execute(
+        &self,
+        statement: &mut rusqlite::CachedStatement<'_>,
+        set: &str,
+        created_at: f64,
+    ) -> rusqlite::Result<usize> {
+        statement.execute(rusqlite::params![
+            set,
+            self.path,
+            self.table_type,
+            self.order_index,
+            self.cal_field,
+            self.refant,
+            created_at,
+            self.valid_start_mjd,
+            self.valid_end_mjd,
+            self.status,
+            self.notes,
+            self.source_ms_path,
+            self.solver_command,
+            self.solver_version,
+            self.solver_params,
+            self.quality_metrics,
+        ])
+    }
+}
+
+/// A row as stored (selected with [`SELECT_RECORD`]), JSON columns still text.
+pub(crate) struct RawRecord {
+    record: CaltableRecord,
+    solver_params: Option<String>,
+    quality_metrics: Option<String>,
+}
+
+impl RawRecord {
+    /// Reads the columns in [`ALL_COLUMNS`] order.
+    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            record: CaltableRecord {
+                id: row.get(0)?,
+                set_name: row.get(1)?,
+                path: row.get(2)?,
+                table_type: row.get(3)?,
+                order_index: row.get(4)?,
+                cal_field: row.get(5)?,
+                refant: row.get(6)?,
+                created_at: row.get(7)?,
+                valid_start_mjd: row.get(8)?,
+                valid_end_mjd: row.get(9)?,
+                status: row.get(10)?,
+                notes: row.get(11)?,
+                source_ms_path: row.get(12)?,
+                solver_command: row.get(13)?,
+                solver_version: row.get(14)?,
+                solver_params: None,
+                quality_metrics: None,
+            },
+            solver_params: row.get(15)?,
+            quality_metrics: row.get(16)?,
+        })
+    }
+
+    /// Parses the JSON columns (Python's NaN tokens accepted); a row whose JSON cannot be
+    /// read is an error naming the caltable and the column.
+    pub(crate) fn parse(self) -> Result<CaltableRecord, Error> {
+        let mut record = self.record;
+        let parse = |column: &'static str, text: Option<String>| -> Result<Option<Value>, Error> {
+            text.map(|t| {
+                parse_python_json(&t).map_err(|source| Error::InvalidJson {
+                    caltable: record.path.clone(),
+                    column,
+                    source,
+                })
+            })
+            .transpose()
+        };
+        let params = parse("solver_params", self.solver_params)?;
+        let metrics = parse("quality_metrics", self.quality_metrics)?;
+        record.solver_params = params;
+        record.quality_metrics = metrics;
+        Ok(record)
+    }
+}

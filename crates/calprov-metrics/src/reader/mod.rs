@@ -1,0 +1,140 @@
+//! The one module that touches the table reader (`casacure`), so it can be replaced. This
+//! file orchestrates one read; [`columns`] reads columns (through [`ssm`]'s fast walk or the
+//! generic path) and [`decode`] decodes their cells.
+//!
+//! Every call into the reader is guarded twice. Before: [`validate`] checks the files the
+//! reader would trust (sizes, row count against data size) because a garbled `table.dat` can
+//! make it attempt an allocation so large the process aborts, which no `catch_unwind` can
+//! stop. During: [`guard`] runs each call under `catch_unwind`, so a panic inside the reader
+//! becomes an [`Error::Unreadable`] naming the table instead of unwinding into the pipeline.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use casacure::Table;
+use casacure::record::RecordValue;
+
+use crate::Error;
+
+mod columns;
+mod decode;
+mod guard;
+mod ssm;
+mod validate;
+
+use columns::ColumnReader;
+use guard::guarded;
+use validate::{damaged, validate_files, validate_row_count};
+
+/// The columns of a caltable that the metrics need, decoded into flat vectors.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaltableColumns {
+    /// Number of rows.
+    pub n_rows: usize,
+    /// `TIME` per row.
+    pub time: Vec<f64>,
+    /// `ANTENNA1` per row.
+    pub antenna1: Vec<i32>,
+    /// `SPECTRAL_WINDOW_ID` per row.
+    pub spw: Vec<i32>,
+    /// `FLAG` cells, all rows flattened; `None` without the column.
+    pub flag: Option<Vec<bool>>,
+    /// `SNR` cells, flattened; `None` without the column.
+    pub snr: Option<Vec<f32>>,
+    /// `CPARAM` cells as (re, im), flattened; `None` without the column.
+    pub cparam: Option<Vec<(f32, f32)>>,
+    /// `FPARAM` cells, flattened; `None` without the column.
+    pub fparam: Option<Vec<f32>>,
+    /// The distinct cell shapes of the parameter column, as `[npol, nchan]` text.
+    pub cell_shapes: BTreeSet<String>,
+    /// Table keywords calprov reports: `VisCal`, `ParType`, `MSName`, `CASA_Version`.
+    pub keywords: Keywords,
+}
+
+/// The caltable keywords calprov records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keywords {
+    /// `VisCal`, e.g. `G Jones`.
+    pub vis_cal: Option<String>,
+    /// `ParType`: `Complex` or `Float`.
+    pub par_type: Option<String>,
+    /// `MSName`: the source MS's base name.
+    pub ms_name: Option<String>,
+    /// `CASA_Version`, e.g. `6.7.0-31`.
+    pub casa_version: Option<String>,
+}
+
+/// Reads the metric columns of the caltable at `path`; in parallel from
+/// [`crate::PARALLEL_THRESHOLD`] rows.
+pub fn read_caltable(path: &Path) -> Result<CaltableColumns, Error> {
+    read_caltable_with(path, None)
+}
+
+/// [`read_caltable`] with the parallelism forced (`Some`) or chosen by size (`None`); the
+/// columns read do not depend on it.
+pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<CaltableColumns, Error> {
+    let span = tracing::debug_span!("read_caltable", path = %path.display());
+    let _entered = span.enter();
+    let table = open_table(path)?;
+    let n_rows = usize::try_from(table.nrows())
+        .map_err(|_| damaged(path, "row count does not fit in memory"))?;
+    validate_row_count(path, n_rows)?;
+    let parallel = parallel.unwrap_or(n_rows >= crate::PARALLEL_THRESHOLD);
+    let reader = ColumnReader::new(path, &table, n_rows, parallel);
+    let mut cell_shapes = BTreeSet::new();
+    let cparam = reader.arrays("CPARAM", Some(&mut cell_shapes))?;
+    // A table holds CPARAM or FPARAM, never both; FPARAM is read only without CPARAM.
+    let fparam = match cparam {
+        Some(_) => None,
+        None => reader.arrays("FPARAM", Some(&mut cell_shapes))?,
+    };
+    Ok(CaltableColumns {
+        n_rows,
+        time: reader.scalars("TIME")?.unwrap_or_default(),
+        antenna1: reader.scalars("ANTENNA1")?.unwrap_or_default(),
+        spw: reader.scalars("SPECTRAL_WINDOW_ID")?.unwrap_or_default(),
+        flag: reader.arrays("FLAG", None)?,
+        snr: reader.arrays("SNR", None)?,
+        cparam,
+        fparam,
+        cell_shapes,
+        keywords: read_keywords(&table),
+    })
+}
+
+/// Validates the table's files, then opens it through the reader.
+fn open_table(path: &Path) -> Result<Table, Error> {
+    validate_files(path)?;
+    guarded(path, "open", || Table::open(path, true))
+}
+
+fn read_keywords(table: &Table) -> Keywords {
+    let keywords = &table.dat.desc.keywords;
+    let text = |name: &str| match keywords.get(name) {
+        Some(RecordValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    Keywords {
+        vis_cal: text("VisCal"),
+        par_type: text("ParType"),
+        ms_name: text("MSName"),
+        casa_version: text("CASA_Version"),
+    }
+}
+
+/// Opens the table and reads its keywords only (no column data).
+pub fn read_keywords_only(path: &Path) -> Result<Keywords, Error> {
+    open_table(path).map(|table| read_keywords(&table))
+}
+
+/// The files of a table directory, for the I/O-floor baseline of the benches.
+pub fn table_files(path: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default()
+}
