@@ -112,3 +112,89 @@ fn check_alerts_and_prometheus_file_parses() {
         0
     );
 }
+
+/// Five tracked solves and two calls on an unregistered caltable: the rates add up to 100%,
+/// not being registered is a failure, `check` alerts on it, and Prometheus says the same.
+#[test]
+fn not_registered_counts_as_a_failure_and_the_rates_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reg.sqlite3");
+    let track = |caltable: &str| {
+        let out = calprov(
+            &db,
+            &[
+                "track",
+                "--caltable",
+                caltable,
+                "--source-ms",
+                "/d.ms",
+                "--solver-version",
+                "6.7.0.31",
+            ],
+        );
+        assert!(out.status.success());
+    };
+    for i in 0..5 {
+        let path = format!("/c/t{i}_gacal");
+        register(&db, "s", &path, "GA", "40");
+        track(&path);
+    }
+    track("/c/unregistered");
+    track("/c/unregistered");
+
+    let stats = stdout_json(&calprov(&db, &["stats", "--json"]))["data"].clone();
+    let rate = |name: &str| stats[name].as_f64().unwrap();
+    assert!((rate("success_rate") - 5.0 / 7.0).abs() < 1e-12, "{stats}");
+    assert_eq!(rate("partial_rate"), 0.0, "{stats}");
+    assert!((rate("failure_rate") - 2.0 / 7.0).abs() < 1e-12, "{stats}");
+    assert!(
+        (rate("success_rate") + rate("partial_rate") + rate("failure_rate") - 1.0).abs() < 1e-12
+    );
+    assert_eq!(stats["by_failure_kind"]["not_registered"], 2, "{stats}");
+
+    let alert = calprov(&db, &["check", "--max-failure-rate", "0"]);
+    assert_eq!(alert.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&alert.stderr).contains("recorded no provenance"));
+    let partial = calprov(&db, &["check", "--max-partial-rate", "0"]);
+    assert_eq!(partial.status.code(), Some(0));
+
+    let prom = dir.path().join("calprov.prom");
+    assert!(
+        calprov(&db, &["export-prom", prom.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let text = std::fs::read_to_string(&prom).unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let gauge = |name: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name)
+            .map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or_else(|| panic!("{name} missing from {text}"))
+    };
+    assert_eq!(
+        gauge("calprov_tracking_success_ratio"),
+        rate("success_rate")
+    );
+    assert_eq!(
+        gauge("calprov_tracking_partial_ratio"),
+        rate("partial_rate")
+    );
+    assert_eq!(
+        gauge("calprov_tracking_failure_ratio"),
+        rate("failure_rate")
+    );
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "calprov_tracking_failures_total"
+                && s.labels.get("kind") == Some("not_registered")
+                && matches!(s.value, prometheus_parse::Value::Counter(v) if v == 2.0))
+    );
+}

@@ -189,3 +189,133 @@ fn demo_runs_the_whole_flow() {
             .success()
     );
 }
+
+fn event_count(db: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM calprov_tracking_events", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+/// Every command that writes provenance goes through the core's one tracking path and adds
+/// exactly one event per call (per line for `track-many`), whatever the outcome.
+#[test]
+fn every_provenance_write_adds_exactly_one_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reg.sqlite3");
+    let caltable = gacal_copy(dir.path());
+    register(&db, "s", &caltable, "GA", "40");
+    let calls: Vec<(&str, Vec<String>)> = vec![
+        (
+            "track --task",
+            vec![
+                "track".into(),
+                "--caltable".into(),
+                caltable.clone(),
+                "--ms".into(),
+                "/d/x.ms".into(),
+                "--task".into(),
+                "gaincal".into(),
+                "--params".into(),
+                r#"{"vis": "/d/x.ms"}"#.into(),
+            ],
+        ),
+        (
+            "track without --task",
+            vec![
+                "track".into(),
+                "--caltable".into(),
+                caltable.clone(),
+                "--source-ms".into(),
+                "/d/x.ms".into(),
+                "--solver-version".into(),
+                "6.7.0.31".into(),
+                "--params".into(),
+                r#"{"vis": "/d/x.ms"}"#.into(),
+            ],
+        ),
+        (
+            "track, not registered",
+            vec![
+                "track".into(),
+                "--caltable".into(),
+                "/c/none".into(),
+                "--source-ms".into(),
+                "/d/x.ms".into(),
+            ],
+        ),
+        (
+            "track, bad --params",
+            vec![
+                "track".into(),
+                "--caltable".into(),
+                caltable.clone(),
+                "--ms".into(),
+                "/d/x.ms".into(),
+                "--task".into(),
+                "gaincal".into(),
+                "--params".into(),
+                "{not json".into(),
+            ],
+        ),
+    ];
+    for (what, args) in calls {
+        let before = event_count(&db);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = calprov(&db, &args);
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(event_count(&db) - before, 1, "{what}");
+    }
+    let lines = dir.path().join("solves.jsonl");
+    std::fs::write(
+        &lines,
+        format!(
+            "{{\"ms\": \"/d/x.ms\", \"caltable\": \"{caltable}\", \"task\": \"gaincal\", \"params\": {{}}}}\n\
+             {{\"ms\": \"/d/x.ms\", \"caltable\": \"/c/none\", \"task\": \"gaincal\"}}\n\
+             not a json line\n"
+        ),
+    )
+    .unwrap();
+    let before = event_count(&db);
+    let out = calprov(&db, &["track-many", lines.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(
+        event_count(&db) - before,
+        3,
+        "track-many: one event per line"
+    );
+}
+
+/// `show` prints parameters one per line and the quality as `metrics` does.
+#[test]
+fn show_prints_parameters_and_quality_for_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reg.sqlite3");
+    let caltable = gacal_copy(dir.path());
+    register(&db, "s", &caltable, "GA", "40");
+    let out = track(&db, &caltable, &[]);
+    assert!(out.status.success());
+    let shown = calprov(&db, &["show", &caltable]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("\nparameters\n"), "{text}");
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("vis ")),
+        "one parameter per line: {text}"
+    );
+    assert!(text.contains("\nquality\n"), "{text}");
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("QA ")),
+        "{text}"
+    );
+    assert!(text.contains("flagged"), "{text}");
+    assert!(!text.contains("{\""), "no raw JSON object: {text}");
+    // --json is unchanged: the record with its JSON columns.
+    let doc = stdout_json(&calprov(&db, &["show", &caltable, "--json"]));
+    assert!(doc["data"]["quality_metrics"]["qa_passed"].is_boolean());
+}
