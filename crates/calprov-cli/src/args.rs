@@ -31,7 +31,7 @@ pub enum Command {
     Where(JsonFlag),
     /// Register one caltable (or update it, keeping its provenance).
     Register(RegisterArgs),
-    /// Register every caltable directory named <PREFIX>*, typed by suffix.
+    /// Register every caltable directory named PREFIX*, typed by suffix.
     RegisterPrefix(RegisterPrefixArgs),
     /// Record the provenance of a registered caltable after a solve.
     ///

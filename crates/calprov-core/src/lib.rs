@@ -2,7 +2,7 @@
 //! provenance after a solve, and answering provenance, by-source and impact questions.
 //!
 //! This crate composes the leaves (`calprov-schema`, `calprov-metrics`, `calprov-casa`) and
-//! is the only API the CLI uses. [`env`] is the one module that reads environment variables,
+//! is the only API the CLI uses. [`env`](mod@env) is the one module that reads environment variables,
 //! [`db_path`] the one place that decides the registry path, and [`Registry::open_with`] the
 //! one way a registry is opened.
 //!

@@ -1,11 +1,11 @@
 //! The one module that touches the table reader (`casacure`), so it can be replaced. This
-//! file orchestrates one read; [`columns`] reads columns (through [`ssm`]'s fast walk or the
-//! generic path) and [`decode`] decodes their cells.
+//! file orchestrates one read; `columns` reads columns (through `ssm`'s fast walk or the
+//! generic path) and `decode` decodes their cells.
 //!
-//! Every call into the reader is guarded twice. Before: [`validate`] checks the files the
+//! Every call into the reader is guarded twice. Before: `validate` checks the files the
 //! reader would trust (sizes, row count against data size) because a garbled `table.dat` can
 //! make it attempt an allocation so large the process aborts, which no `catch_unwind` can
-//! stop. During: [`guard`] runs each call under `catch_unwind`, so a panic inside the reader
+//! stop. During: `guard` runs each call under `catch_unwind`, so a panic inside the reader
 //! becomes an [`Error::Unreadable`] naming the table instead of unwinding into the pipeline.
 
 use std::collections::BTreeSet;

@@ -1,0 +1,112 @@
+//! The `calprov` process as a pipeline's shell step pays for it: `calprov track` on the real
+//! `sim_gacal` against a 100k-row registry, from exec to exit, with `calprov --version` (the
+//! process floor: exec, dynamic loading, argument parsing, exit) measured in the same run.
+//! `cargo xtask bench` holds the difference to a budget.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn calprov() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_calprov"));
+    for var in [
+        "PIPELINE_DB",
+        "CAL_REGISTRY_DB",
+        "PIPELINE_STATE_DIR",
+        "CALPROV_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) {
+    let status = cmd.status().unwrap();
+    assert!(status.success(), "{cmd:?} failed");
+}
+
+/// A legacy registry of `rows` rows, as the Python pipeline leaves it.
+fn legacy_registry(path: &Path, rows: usize) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE caltables (id INTEGER PRIMARY KEY, set_name TEXT NOT NULL, path TEXT NOT NULL UNIQUE,
+         table_type TEXT NOT NULL, order_index INTEGER NOT NULL, cal_field TEXT, refant TEXT,
+         created_at REAL NOT NULL, valid_start_mjd REAL, valid_end_mjd REAL, status TEXT NOT NULL, notes TEXT);",
+    )
+    .unwrap();
+    let tx = conn.unchecked_transaction().unwrap();
+    for i in 0..rows {
+        tx.execute(
+            "INSERT INTO caltables (set_name, path, table_type, order_index, created_at, status) \
+             VALUES (?1, ?2, 'GA', 40, 1.7e9, 'active')",
+            rusqlite::params![
+                format!("set{}", i / 3),
+                format!("/data/cal/obs{i:07}_gacal")
+            ],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn process(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("registry.sqlite3");
+    legacy_registry(&db, 100_000);
+    let caltable = dir.path().join("obs_gacal");
+    let testdata = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/caltables");
+    copy_dir(&testdata.join("sim_gacal"), &caltable);
+    let caltable = caltable.to_str().unwrap().to_owned();
+    let db_arg = db.to_str().unwrap().to_owned();
+    run(calprov()
+        .args(["--db", &db_arg, "register", "--path", &caltable])
+        .args(["--set", "bench", "--type", "GA", "--order", "40"]));
+    let track_args = [
+        "--db",
+        &db_arg,
+        "track",
+        "--caltable",
+        &caltable,
+        "--ms",
+        "/data/ms/bench.ms",
+        "--task",
+        "gaincal",
+        "--params",
+        r#"{"vis": "/data/ms/bench.ms", "gaintype": "G", "calmode": "ap", "solint": "int", "refant": "OV03"}"#,
+        "--strict",
+    ];
+    // Migrates the registry once, outside the measurement, and checks the call works.
+    run(calprov().args(track_args));
+
+    let quick = std::env::var_os("CALPROV_BENCH_QUICK").is_some();
+    let mut group = c.benchmark_group("cli_process");
+    group.sample_size(if quick { 30 } else { 60 });
+    group.measurement_time(Duration::from_secs(if quick { 2 } else { 6 }));
+    group.warm_up_time(Duration::from_millis(if quick { 300 } else { 1000 }));
+    group.bench_function("version", |b| b.iter(|| run(calprov().arg("--version"))));
+    group.bench_function("track_sim_gacal", |b| {
+        b.iter(|| run(calprov().args(track_args)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, process);
+criterion_main!(benches);
