@@ -54,26 +54,16 @@ fn legacy_registry(path: &Path, rows: usize) {
     tx.commit().unwrap();
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn process(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("registry.sqlite3");
     legacy_registry(&db, 100_000);
     let caltable = dir.path().join("obs_gacal");
     let testdata = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/caltables");
-    copy_dir(&testdata.join("sim_gacal"), &caltable);
+    run(Command::new("cp")
+        .arg("-r")
+        .arg(testdata.join("sim_gacal"))
+        .arg(&caltable));
     let caltable = caltable.to_str().unwrap().to_owned();
     let db_arg = db.to_str().unwrap().to_owned();
     run(calprov()

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::{Error, disk_space};
@@ -38,7 +39,8 @@ impl Default for OpenOptions {
 ///   `sqlite3` module reads and writes WAL databases unchanged;
 /// - `synchronous = NORMAL`: in WAL mode this is safe against corruption and against a
 ///   process crash; only a power loss can drop the last commits;
-/// - `foreign_keys = ON`: enforced for calprov's own tables.
+/// - `foreign_keys = ON`: enforced for calprov's own tables;
+/// - no checkpoint on close: see the comment where it is set.
 ///
 /// A read-only connection does not change the journal mode (it cannot).
 pub fn open_registry(path: &Path, options: &OpenOptions) -> Result<Connection, Error> {
@@ -82,6 +84,12 @@ pub fn open_registry(path: &Path, options: &OpenOptions) -> Result<Connection, E
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|source| pragma_error(path, "synchronous", source))?;
+        // The last connection to close would otherwise checkpoint the whole WAL into the
+        // database and fsync it: milliseconds that every `calprov track` process paid. The
+        // WAL stays (any SQLite reader, Python's included, reads through it) and the usual
+        // automatic checkpoint every 1000 pages keeps it bounded.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .map_err(|source| pragma_error(path, "no_ckpt_on_close", source))?;
     }
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(|source| pragma_error(path, "foreign_keys", source))?;

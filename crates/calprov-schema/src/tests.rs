@@ -173,3 +173,11 @@ fn directory_path_is_an_open_error() {
     let err = open_registry(dir.path(), &OpenOptions::default()).unwrap_err();
     assert!(matches!(err, Error::Open { .. }), "{err:?}");
 }
+
+#[test]
+fn the_latest_version_constant_matches_the_embedded_migrations() {
+    assert_eq!(
+        crate::migrate::LATEST_VERSION,
+        crate::migrate::runner_latest_version()
+    );
+}

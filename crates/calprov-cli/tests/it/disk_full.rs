@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier};
 use calprov_core::{Registry, SolveRecord, TrackConfig, TrackOutcome, track_after_solve};
 use serde_json::json;
 
-use crate::faults::{Unmount, snapshot};
+use crate::faults::{Unmount, snapshot, track_args};
 use crate::support::*;
 
 /// A small filesystem mounted for one test, unmounted (and its image removed) on drop.
@@ -133,18 +133,7 @@ fn integrity_ok(db: &Path) {
 }
 
 fn track(db: &Path, caltable: &str, strict: bool) -> Output {
-    let mut args = vec![
-        "track",
-        "--caltable",
-        caltable,
-        "--ms",
-        "/d/obs.ms",
-        "--task",
-        "gaincal",
-        "--params",
-        r#"{"vis": "/d/obs.ms"}"#,
-        "--json",
-    ];
+    let mut args = track_args(caltable, r#"{"vis": "/d/obs.ms"}"#);
     if strict {
         args.push("--strict");
     }

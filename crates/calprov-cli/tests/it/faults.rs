@@ -96,7 +96,7 @@ pub(crate) fn snapshot(db: &Path) -> Vec<String> {
     .unwrap()
 }
 
-fn track_args<'a>(caltable: &'a str, params: &'a str) -> Vec<&'a str> {
+pub(crate) fn track_args<'a>(caltable: &'a str, params: &'a str) -> Vec<&'a str> {
     vec![
         "track",
         "--caltable",
