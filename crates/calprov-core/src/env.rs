@@ -47,6 +47,11 @@ pub struct Environment {
     pub path: Option<OsString>,
     /// `CALPROV_LOG`.
     pub calprov_log: Option<String>,
+    /// The working directory (not a variable, but part of the same snapshot): recorded with
+    /// each solve, and what relative input paths are taken against.
+    pub cwd: Option<PathBuf>,
+    /// The host name, recorded with each solve.
+    pub host: Option<String>,
 }
 
 impl Environment {
@@ -63,6 +68,11 @@ impl Environment {
             home: os(HOME),
             path: os(PATH),
             calprov_log: os(CALPROV_LOG).and_then(|v| v.into_string().ok()),
+            cwd: std::env::current_dir().ok(),
+            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty()),
         }
     }
 

@@ -66,6 +66,7 @@ pub mod db_path;
 pub mod env;
 mod error;
 pub mod json;
+pub mod lineage;
 pub mod monitoring;
 pub mod params;
 pub mod paths;
@@ -80,11 +81,12 @@ pub use caltable_row::{
 };
 pub use clock::unix_now;
 pub use error::Error;
-pub use registry::{RecordResult, Registry};
+pub use registry::{ORIGIN_IMPORTED, Recall, RecordResult, Registry, SolveEntry};
 pub use tracking::{
-    FailureKind, Missing, SolveRecord, TrackConfig, TrackError, TrackOutcome, TrackSummary, chain,
-    classify, open_failed, strict_error, track_after_solve, track_after_solve_at,
-    track_after_solve_strict, track_given_provenance, track_rejected_input,
+    ApplicationRecord, FailureKind, Missing, SolveRecord, TrackConfig, TrackError, TrackOutcome,
+    TrackSummary, chain, classify, open_failed, record_application, strict_error,
+    track_after_solve, track_after_solve_at, track_after_solve_strict, track_given_provenance,
+    track_rejected_input,
 };
 
 /// The schema version the migrations lead to, reported in `--json` documents.

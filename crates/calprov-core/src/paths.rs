@@ -22,6 +22,15 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// [`normalize`], with a relative `path` taken against `cwd` (a solve's working directory)
+/// rather than this process's.
+pub fn normalize_against(path: &Path, cwd: Option<&Path>) -> PathBuf {
+    match cwd {
+        Some(dir) if path.is_relative() => normalize(&dir.join(path)),
+        _ => normalize(path),
+    }
+}
+
 /// The normalised form as the UTF-8 text stored in the registry.
 pub fn normalize_to_string(path: &Path) -> String {
     normalize(path).to_string_lossy().into_owned()

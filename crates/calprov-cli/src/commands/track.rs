@@ -54,7 +54,9 @@ pub fn track(ctx: &Context, args: TrackArgs) -> Result<Exit, CliError> {
         Err(err) => open_failed_anyhow(&args.caltable, &err),
         Ok(mut registry) => match request(&args) {
             Request::Solve(solve) => track_after_solve(&mut registry, &solve, &config),
-            Request::Given(given) => track_given_provenance(&mut registry, &args.caltable, &given),
+            Request::Given(given) => {
+                track_given_provenance(&mut registry, &args.caltable, &given, &config)
+            }
             Request::Rejected(message) => {
                 track_rejected_input(&mut registry, &args.caltable, &message)
             }

@@ -1,6 +1,8 @@
 //! The registry handle: opening (and migrating) a registry, and what every operation on it
 //! shares. Writes, queries and the row codecs live in the sibling modules.
 
+pub(crate) mod history;
+mod lineage_queries;
 mod queries;
 mod rows;
 mod writes;
@@ -13,6 +15,7 @@ use rusqlite::Connection;
 
 use crate::Error;
 
+pub use lineage_queries::{ORIGIN_IMPORTED, Recall, SolveEntry};
 pub use queries::RecordResult;
 pub(crate) use rows::ANY_PROVENANCE_SQL;
 pub(crate) use writes::write_provenance;

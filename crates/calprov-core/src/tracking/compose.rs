@@ -15,7 +15,7 @@ use crate::clock::unix_now;
 use crate::params::{StoredParams, cap_params, drop_nulls};
 use crate::paths::normalize_to_string;
 use crate::tracking::events::elapsed_us;
-use crate::tracking::store::{Record, store};
+use crate::tracking::store::{Record, SolveContext, store};
 use crate::tracking::{
     FailureKind, Missing, SolveRecord, TrackConfig, TrackOutcome, TrackSummary, chain, classify,
 };
@@ -56,6 +56,11 @@ pub(crate) fn compose(
     let provenance = assemble(solve, &params, metrics.as_ref(), &version);
     let qa_passed = metrics.as_ref().map(|m| m.qa_passed);
     let record = Record {
+        context: SolveContext {
+            task: Some(&solve.task),
+            cwd: config.environment.cwd.as_deref(),
+            host: config.environment.host.as_deref(),
+        },
         caltable: &solve.caltable,
         provenance: &provenance,
         missing: &missing,
@@ -80,9 +85,15 @@ pub(crate) fn compose_given(
     registry: &mut Registry,
     caltable: &str,
     provenance: &Provenance,
+    config: &TrackConfig,
     started: Instant,
 ) -> TrackOutcome {
     let record = Record {
+        context: SolveContext {
+            task: None,
+            cwd: config.environment.cwd.as_deref(),
+            host: config.environment.host.as_deref(),
+        },
         caltable,
         provenance,
         missing: &[],

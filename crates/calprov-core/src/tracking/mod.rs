@@ -6,6 +6,7 @@
 //! take it, and every success writes its event in the same transaction as the provenance
 //! ([`store`]).
 
+mod application;
 mod classify;
 mod compose;
 mod events;
@@ -24,6 +25,7 @@ use crate::env::Environment;
 use crate::params::DEFAULT_PARAMS_CAP;
 use crate::{Error, OpenOptions, Registry};
 
+pub use application::ApplicationRecord;
 pub use classify::{chain, classify};
 pub use outcome::{FailureKind, Missing, TrackError, TrackOutcome, TrackSummary, strict_error};
 
@@ -105,9 +107,23 @@ pub fn track_given_provenance(
     registry: &mut Registry,
     caltable: &str,
     provenance: &Provenance,
+    config: &TrackConfig,
 ) -> TrackOutcome {
     guarded(registry, caltable, |registry, started| {
-        compose::compose_given(registry, caltable, provenance, started)
+        compose::compose_given(registry, caltable, provenance, config, started)
+    })
+}
+
+/// Records that applycal applied its `gaintable` list to an MS: the same guarantees and
+/// event as [`track_after_solve`] (never an error, never a panic).
+pub fn record_application(
+    registry: &mut Registry,
+    app: &ApplicationRecord,
+    config: &TrackConfig,
+) -> TrackOutcome {
+    let target = application::target_of(app);
+    guarded(registry, &target, |registry, started| {
+        application::compose_application(registry, app, config, started)
     })
 }
 
@@ -168,6 +184,7 @@ impl Registry {
     ) -> Result<ProvenanceUpdate, Error> {
         let started = Instant::now();
         let record = store::Record {
+            context: store::SolveContext::default(),
             caltable,
             provenance,
             missing: &[],

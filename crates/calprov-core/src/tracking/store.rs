@@ -1,20 +1,40 @@
 //! The one place tracking writes: the provenance columns and the call's event, together in
 //! one `BEGIN IMMEDIATE` transaction, so the two always agree.
 
+use std::path::Path;
 use std::time::Instant;
 
 use calprov_casa::VersionStep;
 use calprov_schema::begin_immediate;
+use serde_json::{Map, Value};
 
 use crate::caltable_row::{Provenance, ProvenanceUpdate};
+use crate::clock::unix_now;
+use crate::lineage::inputs::{Role, gaintable_inputs, vis_input};
+use crate::lineage::selection::Selection;
+use crate::paths::normalize_to_string;
+use crate::registry::history::{NewSolve, insert_solve};
 use crate::registry::write_provenance;
 use crate::tracking::events::{EventRow, elapsed_us, insert_event};
 use crate::tracking::outcome::describe_missing;
 use crate::tracking::{Missing, TrackOutcome};
 use crate::{Error, Registry};
 
+/// Where and how a solve ran, for its history row.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SolveContext<'a> {
+    /// The CASA task, when known.
+    pub(crate) task: Option<&'a str>,
+    /// The working directory.
+    pub(crate) cwd: Option<&'a Path>,
+    /// The host.
+    pub(crate) host: Option<&'a str>,
+}
+
 /// What one tracking call writes.
 pub(crate) struct Record<'a> {
+    /// How the solve ran.
+    pub(crate) context: SolveContext<'a>,
     /// The caltable, as given.
     pub(crate) caltable: &'a str,
     /// The five provenance columns.
@@ -41,6 +61,9 @@ pub(crate) fn store(
         (ProvenanceUpdate::Updated, true) => TrackOutcome::TRACKED,
         (ProvenanceUpdate::Updated, false) => TrackOutcome::PARTIAL,
     };
+    if update == ProvenanceUpdate::Updated {
+        append_solve(&tx, &db, record, outcome)?;
+    }
     let message = (!record.missing.is_empty()).then(|| describe_missing(record.missing));
     insert_event(
         &tx,
@@ -59,3 +82,65 @@ pub(crate) fn store(
     tx.commit().map_err(Error::sql(&db, "commit track"))?;
     Ok(update)
 }
+
+/// The history row of a recorded solve, its inputs read from its parameters.
+fn append_solve(
+    tx: &rusqlite::Transaction<'_>,
+    db: &Path,
+    record: &Record<'_>,
+    outcome: &str,
+) -> Result<(), Error> {
+    let provenance = record.provenance;
+    let empty = Map::new();
+    let params = provenance
+        .solver_params
+        .as_ref()
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let cwd = record.context.cwd;
+    let mut inputs = vec![(
+        Role::Vis,
+        vis_input(provenance.source_ms_path.as_deref(), params, cwd),
+    )];
+    inputs.extend(
+        gaintable_inputs(params, cwd)
+            .into_iter()
+            .map(|input| (Role::Gaintable, input)),
+    );
+    for (role, input) in &inputs {
+        if let (Role::Gaintable, Some(problem)) = (role, &input.problem) {
+            tracing::warn!(
+                caltable = record.caltable,
+                "input {} of the solve recorded as malformed: {problem}",
+                input.index
+            );
+        }
+    }
+    let caltable = normalize_to_string(Path::new(record.caltable));
+    let cwd_text = cwd.map(|c| c.to_string_lossy().into_owned());
+    insert_solve(
+        tx,
+        db,
+        &NewSolve {
+            caltable: &caltable,
+            solved_at: unix_now(),
+            origin: ORIGIN_TRACKED,
+            outcome,
+            task: record.context.task,
+            params: provenance.solver_params.as_ref(),
+            command: provenance.solver_command.as_deref(),
+            casa_version: provenance.solver_version.as_deref(),
+            version_step: record.version_step.map(VersionStep::name),
+            metrics: provenance.quality_metrics.as_ref(),
+            source_ms: provenance.source_ms_path.as_deref(),
+            selection: &Selection::from_params(params),
+            cwd: cwd_text.as_deref(),
+            host: record.context.host,
+            inputs: &inputs,
+        },
+    )?;
+    Ok(())
+}
+
+/// The origin of solves recorded by tracking.
+pub(crate) const ORIGIN_TRACKED: &str = "tracked";

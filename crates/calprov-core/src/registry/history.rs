@@ -1,0 +1,188 @@
+//! Writing the append-only history: solves with their inputs, and applications with their
+//! tables, each input that is a registered caltable pinned to its solve current at that
+//! moment. Called inside the tracking transaction, so history and provenance agree.
+
+use std::path::Path;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::Value;
+
+use crate::Error;
+use crate::lineage::graph::SolveId;
+use crate::lineage::inputs::{Input, Role};
+use crate::lineage::selection::Selection;
+
+/// One solve to append.
+pub(crate) struct NewSolve<'a> {
+    pub(crate) caltable: &'a str,
+    pub(crate) solved_at: f64,
+    /// `tracked`, `imported` or `backfill`.
+    pub(crate) origin: &'a str,
+    /// The tracking outcome (`tracked`, `partial`) or the origin for other rows.
+    pub(crate) outcome: &'a str,
+    pub(crate) task: Option<&'a str>,
+    pub(crate) params: Option<&'a Value>,
+    pub(crate) command: Option<&'a str>,
+    pub(crate) casa_version: Option<&'a str>,
+    pub(crate) version_step: Option<&'a str>,
+    pub(crate) metrics: Option<&'a Value>,
+    pub(crate) source_ms: Option<&'a str>,
+    pub(crate) selection: &'a Selection,
+    pub(crate) cwd: Option<&'a str>,
+    pub(crate) host: Option<&'a str>,
+    pub(crate) inputs: &'a [(Role, Input)],
+}
+
+/// One application to append.
+pub(crate) struct NewApplication<'a> {
+    pub(crate) ms: &'a str,
+    pub(crate) applied_at: f64,
+    pub(crate) params: &'a Value,
+    pub(crate) selection: &'a Selection,
+    pub(crate) command: Option<&'a str>,
+    pub(crate) cwd: Option<&'a str>,
+    pub(crate) host: Option<&'a str>,
+    pub(crate) tables: &'a [Input],
+}
+
+fn json_text(value: Option<&Value>) -> Option<String> {
+    value.map(Value::to_string)
+}
+
+fn spwmap_text(input: &Input) -> Option<String> {
+    input
+        .spwmap
+        .as_ref()
+        .map(|m| serde_json::to_string(m).unwrap_or_default())
+}
+
+/// The solve of `caltable` current now (its latest), if any.
+pub(crate) fn current_solve(
+    tx: &rusqlite::Connection,
+    db: &Path,
+    caltable: &str,
+) -> Result<Option<SolveId>, Error> {
+    tx.prepare_cached("SELECT max(id) FROM calprov_solves WHERE caltable_path = ?1")
+        .and_then(|mut stmt| stmt.query_row([caltable], |r| r.get(0)).optional())
+        .map(Option::flatten)
+        .map_err(Error::sql(db, "find the current solve"))
+}
+
+/// Appends a solve and its inputs; returns its id.
+pub(crate) fn insert_solve(
+    tx: &Transaction<'_>,
+    db: &Path,
+    solve: &NewSolve<'_>,
+) -> Result<SolveId, Error> {
+    let selection = serde_json::to_string(solve.selection).unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT INTO calprov_solves (caltable_path, solved_at, origin, outcome, task, params, command, \
+         casa_version, version_step, metrics, source_ms_path, selection, cwd, host) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            solve.caltable,
+            solve.solved_at,
+            solve.origin,
+            solve.outcome,
+            solve.task,
+            json_text(solve.params),
+            solve.command,
+            solve.casa_version,
+            solve.version_step,
+            json_text(solve.metrics),
+            solve.source_ms,
+            selection,
+            solve.cwd,
+            solve.host,
+        ])
+    })
+    .map_err(Error::sql(db, "record the solve"))?;
+    let id = tx.last_insert_rowid();
+    for (role, input) in solve.inputs {
+        // A table pins its own current solve; the solve just inserted is never its own input.
+        let pinned = match (role, &input.path) {
+            (Role::Gaintable, Some(path)) => current_solve(tx, db, path)?.filter(|p| *p != id),
+            _ => None,
+        };
+        tx.prepare_cached(
+            "INSERT INTO calprov_solve_inputs (solve_id, role, idx, path, gainfield, interp, spwmap, \
+             input_solve_id, problem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                id,
+                role.name(),
+                input.index as i64,
+                input.path,
+                input.gainfield,
+                input.interp,
+                spwmap_text(input),
+                pinned,
+                input.problem,
+            ])
+        })
+        .map_err(Error::sql(db, "record the solve's inputs"))?;
+    }
+    Ok(id)
+}
+
+/// Appends an application and its tables; returns its id and how many tables could not be
+/// pinned to a solve (unregistered, never tracked, or malformed).
+pub(crate) fn insert_application(
+    tx: &Transaction<'_>,
+    db: &Path,
+    app: &NewApplication<'_>,
+) -> Result<(i64, Vec<String>), Error> {
+    let selection = serde_json::to_string(app.selection).unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT INTO calprov_applications (applied_at, ms_path, params, selection, command, cwd, host) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            app.applied_at,
+            app.ms,
+            app.params.to_string(),
+            selection,
+            app.command,
+            app.cwd,
+            app.host,
+        ])
+    })
+    .map_err(Error::sql(db, "record the application"))?;
+    let id = tx.last_insert_rowid();
+    let mut unpinned = Vec::new();
+    for table in app.tables {
+        let pinned = match &table.path {
+            Some(path) => current_solve(tx, db, path)?,
+            None => None,
+        };
+        if pinned.is_none() {
+            unpinned.push(match (&table.path, &table.problem) {
+                (_, Some(problem)) => format!("gaintable {}: {problem}", table.index),
+                (Some(path), None) => format!("{path} has no recorded solve"),
+                (None, None) => format!("gaintable {} has no path", table.index),
+            });
+        }
+        tx.prepare_cached(
+            "INSERT INTO calprov_application_tables (application_id, idx, caltable_path, solve_id, \
+             gainfield, interp, spwmap, problem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                id,
+                table.index as i64,
+                table.path,
+                pinned,
+                table.gainfield,
+                table.interp,
+                spwmap_text(table),
+                table.problem,
+            ])
+        })
+        .map_err(Error::sql(db, "record the applied tables"))?;
+    }
+    Ok((id, unpinned))
+}
