@@ -42,14 +42,26 @@ pub enum Command {
     /// Track many solves from a JSON-lines file (`-` for stdin), one registry connection.
     ///
     /// Each line: {"ms": ..., "caltable": ..., "task": ..., "params": {...}}, optionally
-    /// "solver_version" and "solver_command".
+    /// "solver_version" and "solver_command"; a line with "task": "applycal" records an
+    /// application ({"task": "applycal", "ms": ..., "params": {...}}).
     TrackMany(TrackManyArgs),
     /// Show one caltable's full record.
     Show(ShowArgs),
     /// List the caltables solved from an MS.
     BySource(BySourceArgs),
-    /// List the MSes whose caltables are among those given.
+    /// What the given caltables touched: their source MSes, and transitively every caltable
+    /// solved with them applied and every MS any of those was applied to.
     Impact(ImpactArgs),
+    /// Every recorded solve of a caltable, oldest first.
+    History(HistoryArgs),
+    /// Record that applycal applied its gaintable list to an MS.
+    Applied(AppliedArgs),
+    /// Everything a caltable depends on: its MS, its gaintables, their solves and inputs.
+    Lineage(LineageArgs),
+    /// Every solve made with a CASA version, and everything downstream of them.
+    Recall(RecallArgs),
+    /// The solves (and applications) that re-create caltables, inputs first.
+    Plan(PlanArgs),
     /// List the calibration sets.
     Sets(JsonFlag),
     /// Retire every caltable of a set.
@@ -331,6 +343,88 @@ pub struct ImpactArgs {
     /// Caltable directories.
     #[arg(required = true)]
     pub caltables: Vec<String>,
+    /// Only these antennas are bad (ids and ranges: `3,5~7`).
+    #[arg(long, value_name = "LIST")]
+    pub antenna: Option<String>,
+    /// Only these spectral windows of the tables are bad (ids and ranges).
+    #[arg(long, value_name = "LIST")]
+    pub spw: Option<String>,
+    /// Only solves and applications recorded since then (unix seconds, YYYY-MM-DD[THH:MM:SS]
+    /// UTC, or a duration back from now: 30m, 24h, 7d).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only solves and applications recorded until then (as --since).
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Print each finding with the chain that explains it.
+    #[arg(long)]
+    pub explain: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The caltable directory.
+    pub caltable: String,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `applied`.
+#[derive(Debug, Args)]
+pub struct AppliedArgs {
+    /// The MS applycal wrote (else the `vis` of --params).
+    #[arg(long)]
+    pub ms: Option<String>,
+    /// applycal's keyword arguments, a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub params: String,
+    /// Fail (exit 1) unless every table was pinned to a recorded solve.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `lineage`.
+#[derive(Debug, Args)]
+pub struct LineageArgs {
+    /// The caltable directory.
+    pub caltable: String,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `recall`.
+#[derive(Debug, Args)]
+pub struct RecallArgs {
+    /// The CASA version (any form CASA prints; compared after normalisation).
+    #[arg(long)]
+    pub casa_version: String,
+    /// Only solves recorded since then (as for `impact`).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only solves recorded until then.
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Caltable directories to re-create.
+    #[arg(required = true)]
+    pub caltables: Vec<String>,
+    /// Also everything downstream of them.
+    #[arg(long)]
+    pub downstream: bool,
+    /// Write a Python script for casatasks to this file.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
     #[command(flatten)]
     pub json: JsonFlag,
 }

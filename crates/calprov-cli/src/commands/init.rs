@@ -3,11 +3,15 @@
 use serde_json::json;
 
 use crate::context::Context;
-use crate::exit::{CliError, Exit};
+use crate::exit::{CliError, Exit, registry_or_data};
 use crate::output;
 
 pub fn run(ctx: &Context, json: bool) -> Result<Exit, CliError> {
-    let registry = ctx.open()?;
+    let mut registry = ctx.open()?;
+    // The provenance the registry already holds becomes each caltable's first solve.
+    let imported = registry
+        .import_history()
+        .map_err(|e| registry_or_data(e, "cannot import the existing provenance as history"))?;
     let report = registry.migration();
     let elapsed_ms = report.elapsed.as_secs_f64() * 1e3;
     if json {
@@ -19,11 +23,12 @@ pub fn run(ctx: &Context, json: bool) -> Result<Exit, CliError> {
             "migrations_applied": report.migrations_applied,
             "schema_version": report.schema_version,
             "elapsed_ms": elapsed_ms,
+            "solves_imported": imported,
         });
         output::print_json("init", &data)?;
     } else {
         output::print_text(&format!(
-            "registry {} ready (was {}, schema version {}, {elapsed_ms:.1} ms)",
+            "registry {} ready (was {}, schema version {}, {elapsed_ms:.1} ms, {imported} solves imported)",
             registry.path().display(),
             report.shape_before.name(),
             report.schema_version,

@@ -5,6 +5,7 @@ mod caltable;
 mod casa;
 mod demo;
 mod init;
+mod lineage;
 mod monitor;
 mod query;
 mod register;
@@ -30,7 +31,12 @@ pub fn run(cli: Cli, environment: Environment) -> Result<Exit, CliError> {
         Command::TrackMany(args) => track::track_many(&ctx, args),
         Command::Show(args) => query::show(&ctx.open()?, args),
         Command::BySource(args) => query::by_source(&ctx.open()?, args),
-        Command::Impact(args) => query::impact(&ctx.open()?, args),
+        Command::Impact(args) => lineage::impact(&ctx.open()?, args),
+        Command::History(args) => lineage::history(&ctx.open()?, args),
+        Command::Applied(args) => lineage::applied(&ctx, args),
+        Command::Lineage(args) => lineage::lineage(&ctx.open()?, args),
+        Command::Recall(args) => lineage::recall(&ctx.open()?, args),
+        Command::Plan(args) => lineage::plan(&ctx.open()?, args),
         Command::Sets(flag) => query::sets(&ctx.open()?, flag.json),
         Command::Metrics(args) => caltable::metrics(args),
         Command::GenCaltable(args) => caltable::gen_caltable(args),

@@ -10,34 +10,10 @@ use serde_json::json;
 use crate::args::{CheckArgs, ExportPromArgs, StatsArgs};
 use crate::exit::{CliError, Exit, WithExit, registry_or_data};
 use crate::output;
-
-/// Parses `--since`: unix seconds, or a duration back from now such as `30m`, `24h`, `7d`.
-fn since(text: Option<&str>) -> Result<Option<f64>, CliError> {
-    let Some(text) = text else { return Ok(None) };
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Ok(Some(seconds));
-    }
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let factor = match unit {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86400.0,
-        _ => 0.0,
-    };
-    let amount: f64 = number.parse().unwrap_or(f64::NAN);
-    if factor == 0.0 || !amount.is_finite() || amount < 0.0 {
-        return Err(anyhow::anyhow!(
-            "--since {text:?}: expected unix seconds or a duration like 30m, 24h, 7d"
-        ))
-        .exit(Exit::Usage);
-    }
-    let now = calprov_core::unix_now();
-    Ok(Some(now - amount * factor))
-}
+use crate::time_arg::parse_time;
 
 fn load(registry: &Registry, since_text: Option<&str>) -> Result<Stats, CliError> {
-    let since = since(since_text)?;
+    let since = parse_time("since", since_text)?;
     registry
         .stats(since)
         .map_err(|e| registry_or_data(e, "cannot compute statistics"))

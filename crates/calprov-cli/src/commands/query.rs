@@ -5,7 +5,7 @@ use calprov_core::{CaltableRecord, Registry};
 use serde_json::Value;
 
 use super::caltable::describe_metrics;
-use crate::args::{BySourceArgs, ImpactArgs, ShowArgs};
+use crate::args::{BySourceArgs, ShowArgs};
 use crate::exit::{CliError, Exit, registry_or_data};
 use crate::output;
 
@@ -70,18 +70,6 @@ pub fn by_source(registry: &Registry, args: BySourceArgs) -> Result<Exit, CliErr
         output::print_text(&text)?;
     }
     Ok(if bad > 0 { Exit::Data } else { Exit::Ok })
-}
-
-pub fn impact(registry: &Registry, args: ImpactArgs) -> Result<Exit, CliError> {
-    let sources = registry
-        .impact_analysis(&args.caltables)
-        .map_err(|e| registry_or_data(e, "cannot analyse impact"))?;
-    if args.json.json {
-        output::print_json("impact", &sources)?;
-    } else {
-        output::print_text(&sources.join("\n"))?;
-    }
-    Ok(Exit::Ok)
 }
 
 pub fn sets(registry: &Registry, json: bool) -> Result<Exit, CliError> {

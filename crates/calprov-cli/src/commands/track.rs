@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use calprov_core::{
-    FailureKind, Registry, SolveRecord, TrackOutcome, open_failed, strict_error, track_after_solve,
-    track_given_provenance, track_rejected_input,
+    ApplicationRecord, FailureKind, Registry, SolveRecord, TrackOutcome, open_failed,
+    record_application, strict_error, track_after_solve, track_given_provenance,
+    track_rejected_input,
 };
 use serde_json::{Value, json};
 
@@ -86,7 +87,7 @@ pub fn track(ctx: &Context, args: TrackArgs) -> Result<Exit, CliError> {
 }
 
 /// The warning line for an outcome that is not `Tracked`.
-fn not_recorded(outcome: &TrackOutcome) -> String {
+pub(super) fn not_recorded(outcome: &TrackOutcome) -> String {
     match outcome {
         TrackOutcome::Partial { missing, .. } => {
             let what: Vec<String> = missing
@@ -107,7 +108,7 @@ fn not_recorded(outcome: &TrackOutcome) -> String {
 
 /// The outcome of a call whose registry the CLI could not open (or whose directory it could
 /// not create).
-fn open_failed_anyhow(caltable: &str, err: &anyhow::Error) -> TrackOutcome {
+pub(super) fn open_failed_anyhow(caltable: &str, err: &anyhow::Error) -> TrackOutcome {
     match err.downcast_ref::<calprov_core::Error>() {
         Some(core) => open_failed(caltable, core),
         None => {
@@ -152,7 +153,33 @@ impl From<SolveLine> for SolveRecord {
     }
 }
 
-/// `track-many`: like `track --task` for each line, over one registry connection.
+/// A line of a `track-many` file: a solve, or an application (`"task": "applycal"`).
+enum Line {
+    Solve(Box<SolveLine>),
+    Application(ApplicationRecord),
+}
+
+impl Line {
+    fn target(&self) -> String {
+        match self {
+            Line::Solve(solve) => solve.caltable.clone(),
+            Line::Application(app) => app.ms.clone().unwrap_or_else(|| "applycal".to_owned()),
+        }
+    }
+}
+
+fn parse_line(line: &str) -> Result<Line, serde_json::Error> {
+    let value: Value = serde_json::from_str(line)?;
+    if value.get("task").and_then(Value::as_str) == Some("applycal") {
+        return Ok(Line::Application(ApplicationRecord {
+            ms: value.get("ms").and_then(Value::as_str).map(str::to_owned),
+            params: value.get("params").cloned().unwrap_or_else(|| json!({})),
+        }));
+    }
+    serde_json::from_value::<SolveLine>(value).map(|s| Line::Solve(Box::new(s)))
+}
+
+/// `track-many`: like `track --task` (or `applied`) for each line, over one registry connection.
 pub fn track_many(ctx: &Context, args: TrackManyArgs) -> Result<Exit, CliError> {
     let text = if args.file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read stdin")
@@ -169,15 +196,20 @@ pub fn track_many(ctx: &Context, args: TrackManyArgs) -> Result<Exit, CliError> 
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let parsed = serde_json::from_str::<SolveLine>(line);
+        let parsed = parse_line(line);
         let outcome = match (parsed, registry.as_mut()) {
-            (Ok(solve), Ok(registry)) => track_after_solve(registry, &solve.into(), &config),
+            (Ok(Line::Solve(solve)), Ok(registry)) => {
+                track_after_solve(registry, &(*solve).into(), &config)
+            }
+            (Ok(Line::Application(app)), Ok(registry)) => {
+                record_application(registry, &app, &config)
+            }
             (Err(err), Ok(registry)) => track_rejected_input(
                 registry,
                 &format!("line {}", number + 1),
                 &format!("line {}: {err}", number + 1),
             ),
-            (Ok(solve), Err(err)) => open_failed_anyhow(&solve.caltable, err),
+            (Ok(line), Err(err)) => open_failed_anyhow(&line.target(), err),
             (Err(err), Err(_)) => TrackOutcome::Failed {
                 kind: FailureKind::InvalidParams,
                 message: format!("line {}: {err}", number + 1),

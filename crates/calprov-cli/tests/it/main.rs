@@ -11,6 +11,7 @@ mod crash_safety;
 mod damage;
 mod disk_full;
 mod faults;
+mod lineage;
 mod monitoring;
 mod python_casacore;
 mod python_client;

@@ -75,6 +75,16 @@ pub(crate) fn insert_solve(
     solve: &NewSolve<'_>,
 ) -> Result<SolveId, Error> {
     let selection = serde_json::to_string(solve.selection).unwrap_or_default();
+    // Each registered input pins the solve current before this one is added: a table solved
+    // with an earlier version of itself applied pins that earlier version.
+    let pins = solve
+        .inputs
+        .iter()
+        .map(|(role, input)| match (role, &input.path) {
+            (Role::Gaintable, Some(path)) => current_solve(tx, db, path),
+            _ => Ok(None),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     tx.prepare_cached(
         "INSERT INTO calprov_solves (caltable_path, solved_at, origin, outcome, task, params, command, \
          casa_version, version_step, metrics, source_ms_path, selection, cwd, host) \
@@ -100,12 +110,7 @@ pub(crate) fn insert_solve(
     })
     .map_err(Error::sql(db, "record the solve"))?;
     let id = tx.last_insert_rowid();
-    for (role, input) in solve.inputs {
-        // A table pins its own current solve; the solve just inserted is never its own input.
-        let pinned = match (role, &input.path) {
-            (Role::Gaintable, Some(path)) => current_solve(tx, db, path)?.filter(|p| *p != id),
-            _ => None,
-        };
+    for ((role, input), pinned) in solve.inputs.iter().zip(pins) {
         tx.prepare_cached(
             "INSERT INTO calprov_solve_inputs (solve_id, role, idx, path, gainfield, interp, spwmap, \
              input_solve_id, problem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
