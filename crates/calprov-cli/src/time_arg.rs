@@ -34,7 +34,7 @@ fn parse(text: &str, now: f64) -> Option<f64> {
         _ => return None,
     };
     let amount: f64 = number.parse().ok()?;
-    (amount.is_finite() && amount >= 0.0).then(|| now - amount * factor)
+    (amount.is_finite() && amount >= 0.0).then_some(now - amount * factor)
 }
 
 /// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS` (also with a space), UTC.

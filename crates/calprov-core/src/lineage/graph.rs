@@ -236,7 +236,7 @@ pub fn impact<E>(
     }
     let mut caltables = BTreeSet::new();
     let mut ms = BTreeSet::new();
-    for ((target, kind), _) in &findings {
+    for (target, kind) in findings.keys() {
         match kind {
             FindingKind::SolvedWith => caltables.insert(target.clone()),
             _ => ms.insert(target.clone()),

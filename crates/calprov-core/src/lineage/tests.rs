@@ -103,7 +103,7 @@ fn solve_use(used: i64, user: i64, selection: Selection) -> Use {
 fn antenna_and_spw_selections_limit_what_is_reached() {
     // 1 -> 2 (antennas 0~3) -> MS A (spw 1 through spwmap [0, 0]: from table spw 0)
     // 1 -> 3 (antennas 5~6)
-    let uses = vec![
+    let uses = [
         solve_use(
             1,
             2,
@@ -200,7 +200,10 @@ fn the_script_parses_as_python_literals() {
 }
 
 /// A random DAG over `n` solves: each solve may use any earlier one; applications use any.
-fn dag() -> impl Strategy<Value = (usize, Vec<(usize, usize)>, Vec<(usize, usize)>)> {
+/// Solves, solve -> solve edges, solve -> MS applications.
+type Dag = (usize, Vec<(usize, usize)>, Vec<(usize, usize)>);
+
+fn dag() -> impl Strategy<Value = Dag> {
     (2usize..40).prop_flat_map(|n| {
         let edges = proptest::collection::vec((0..n, 0..n), 0..n * 2)
             .prop_map(|pairs| pairs.into_iter().filter(|(a, b)| a < b).collect::<Vec<_>>());

@@ -472,15 +472,7 @@ impl Registry {
     pub fn import_history(&mut self) -> Result<usize, Error> {
         let db = self.path().to_path_buf();
         let tx = begin_immediate(self.connection_mut()).map_err(Error::sql(&db, "begin import"))?;
-        let rows: Vec<(
-            String,
-            f64,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )> = {
+        let rows: Vec<ImportRow> = {
             let mut stmt = tx
                 .prepare(
                     "SELECT c.path, c.created_at, c.source_ms_path, c.solver_command, c.solver_version, \
@@ -491,15 +483,15 @@ impl Registry {
                 )
                 .map_err(Error::sql(&db, "read provenance to import"))?;
             stmt.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
+                Ok(ImportRow {
+                    path: r.get(0)?,
+                    created_at: r.get(1)?,
+                    ms: r.get(2)?,
+                    command: r.get(3)?,
+                    version: r.get(4)?,
+                    params: r.get(5)?,
+                    metrics: r.get(6)?,
+                })
             })
             .map_err(Error::sql(&db, "read provenance to import"))?
             .collect::<Result<_, _>>()
@@ -508,8 +500,17 @@ impl Registry {
         let parse = |text: &Option<String>| text.as_deref().and_then(|t| parse_python_json(t).ok());
         // Import in dependency order as far as the registry tells it: creation time.
         let mut sorted = rows;
-        sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
-        for (path, created_at, ms, command, version, params_text, metrics_text) in &sorted {
+        sorted.sort_by(|a, b| a.created_at.total_cmp(&b.created_at));
+        for row in &sorted {
+            let ImportRow {
+                path,
+                created_at,
+                ms,
+                command,
+                version,
+                params: params_text,
+                metrics: metrics_text,
+            } = row;
             let params = parse(params_text).filter(Value::is_object);
             let metrics = parse(metrics_text);
             let empty = serde_json::Map::new();
@@ -555,6 +556,17 @@ impl Registry {
         tx.commit().map_err(Error::sql(&db, "commit import"))?;
         Ok(sorted.len())
     }
+}
+
+/// A caltable's provenance columns, to import as its first solve.
+struct ImportRow {
+    path: String,
+    created_at: f64,
+    ms: Option<String>,
+    command: Option<String>,
+    version: Option<String>,
+    params: Option<String>,
+    metrics: Option<String>,
 }
 
 /// The origin of solves imported from a registry's existing provenance.
