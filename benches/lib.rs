@@ -4,6 +4,12 @@ use std::path::Path;
 
 use rusqlite::{Connection, params};
 
+mod lineage_fixture;
+
+pub use lineage_fixture::{
+    CHAIN, HUB_BLOCKS, LineageFixture, lineage_fixture, write_lineage_registry,
+};
+
 /// The DDL of a legacy registry (the first twelve columns and two indexes).
 pub const LEGACY_DDL: &str = "CREATE TABLE caltables (
     id INTEGER PRIMARY KEY, set_name TEXT NOT NULL, path TEXT NOT NULL UNIQUE,

@@ -89,6 +89,20 @@ const BUDGETS: &[Budget] = &[
         limit: Limit::Median(100.0),
         baseline: "track/io_floor/1000k",
     },
+    Budget {
+        package: "calprov-benches",
+        bench: "lineage",
+        id: "lineage/impact/10k_descendants",
+        limit: Limit::Median(50.0),
+        baseline: "lineage/scan_baseline/10k_solves",
+    },
+    Budget {
+        package: "calprov-benches",
+        bench: "lineage",
+        id: "lineage/lineage/depth_20",
+        limit: Limit::Median(5.0),
+        baseline: "lineage/point_baseline/one_solve",
+    },
     // A Python pipeline runs `calprov track` once per solve: the whole process may cost at
     // most 2 ms more than `calprov --version`, measured in the same run.
     Budget {
@@ -181,7 +195,7 @@ fn report() -> Result<Vec<&'static str>> {
     println!(
         "(ratio: the median over the same-run baseline: a full scan of the registry for the \
          migration, reading the table's files from page cache for metrics and tracking, \
-         `calprov --version` for the whole process)"
+         `calprov --version` for the whole process, key-range and point reads for lineage)"
     );
     Ok(over)
 }

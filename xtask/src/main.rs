@@ -1,5 +1,5 @@
 //! Project automation: `cargo xtask bench [--quick]`, `cargo xtask fuzz [--seconds N]`,
-//! `cargo xtask gen-caltable --rows N --out DIR`.
+//! `cargo xtask gen-caltable --rows N --out DIR`, `cargo xtask gen-lineage DB [N]`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -23,13 +23,14 @@ fn main() -> ExitCode {
 fn run(args: Vec<String>) -> Result<()> {
     let Some((task, rest)) = args.split_first() else {
         bail!(
-            "usage: cargo xtask <bench [--quick] | fuzz [--seconds N] [--build-only] | gen-caltable --rows N --out DIR>"
+            "usage: cargo xtask <bench [--quick] | fuzz [--seconds N] [--build-only] | gen-caltable --rows N --out DIR | gen-lineage DB [N]>"
         );
     };
     match task.as_str() {
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
         "gen-caltable" => gen_caltable(rest),
+        "gen-lineage" => gen_lineage(rest),
         other => bail!("unknown task {other:?}"),
     }
 }
@@ -72,6 +73,25 @@ fn gen_caltable(args: &[String]) -> Result<()> {
             "calprov-cli",
             "--",
             "gen-caltable",
+        ])
+        .args(args);
+    run_checked(&mut cmd)
+}
+
+/// The synthetic lineage registry (1M caltables by default), written by the benches crate's
+/// generator so that xtask depends on no calprov crate.
+fn gen_lineage(args: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.current_dir(workspace_root())
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "calprov-benches",
+            "--bin",
+            "gen-lineage",
+            "--",
         ])
         .args(args);
     run_checked(&mut cmd)

@@ -138,6 +138,9 @@ fn render_tree(node: &LineageNode, depth: usize, out: &mut String) {
         s.task.as_deref().unwrap_or(&s.origin),
         s.casa_version.as_deref().unwrap_or("?")
     );
+    if node.repeated {
+        let _ = writeln!(out, "{pad}  (its inputs are shown above)");
+    }
     for input in &node.inputs {
         let mut line = format!("{pad}  {}", describe_input(&input.input));
         if input.cycle {

@@ -304,8 +304,13 @@ pub struct LineageNode {
     /// The solve.
     #[serde(flatten)]
     pub solve: SolveInfo,
-    /// Its inputs.
+    /// Its inputs (empty when `repeated`).
     pub inputs: Vec<LineageInput>,
+    /// This solve's lineage is already shown elsewhere in the tree: shared inputs (every
+    /// solve of a chain applying the same bandpass) are expanded once, so the tree stays as
+    /// large as the number of solves in it, not exponentially larger.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeated: bool,
 }
 
 /// One input in a lineage tree.
@@ -331,21 +336,40 @@ pub fn lineage<E>(
     root: SolveId,
     mut load: impl FnMut(SolveId) -> Result<Option<(SolveInfo, Vec<InputInfo>)>, E>,
 ) -> Result<Option<LineageNode>, E> {
-    let mut on_branch: Vec<(SolveId, String)> = Vec::new();
-    build(root, &mut load, &mut on_branch)
+    let mut walk = Walk {
+        on_branch: Vec::new(),
+        expanded: std::collections::HashSet::new(),
+    };
+    build(root, &mut load, &mut walk)
+}
+
+/// The state of one lineage walk.
+struct Walk {
+    /// The solves (and their caltables) from the root to here.
+    on_branch: Vec<(SolveId, String)>,
+    /// Solves whose inputs are already in the tree.
+    expanded: std::collections::HashSet<SolveId>,
 }
 
 fn build<E>(
     id: SolveId,
     load: &mut impl FnMut(SolveId) -> Result<Option<(SolveInfo, Vec<InputInfo>)>, E>,
-    on_branch: &mut Vec<(SolveId, String)>,
+    walk: &mut Walk,
 ) -> Result<Option<LineageNode>, E> {
     let Some((solve, inputs)) = load(id)? else {
         return Ok(None);
     };
-    on_branch.push((id, solve.caltable.clone()));
+    if !walk.expanded.insert(id) {
+        return Ok(Some(LineageNode {
+            solve,
+            inputs: Vec::new(),
+            repeated: true,
+        }));
+    }
+    walk.on_branch.push((id, solve.caltable.clone()));
     let mut children = Vec::with_capacity(inputs.len());
     for input in inputs {
+        let on_branch = &walk.on_branch;
         let cycle = input
             .path
             .as_ref()
@@ -356,7 +380,7 @@ fn build<E>(
             !on_branch.iter().any(|(s, _)| s == p) && on_branch.len() < MAX_LINEAGE_DEPTH
         });
         let solved_by = match follow {
-            Some(pinned) => build(pinned, load, on_branch)?.map(Box::new),
+            Some(pinned) => build(pinned, load, walk)?.map(Box::new),
             None => None,
         };
         children.push(LineageInput {
@@ -365,9 +389,10 @@ fn build<E>(
             cycle,
         });
     }
-    on_branch.pop();
+    walk.on_branch.pop();
     Ok(Some(LineageNode {
         solve,
         inputs: children,
+        repeated: false,
     }))
 }
