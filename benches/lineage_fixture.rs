@@ -60,14 +60,16 @@ fn fill(conn: &Connection, n: usize) -> rusqlite::Result<()> {
              VALUES (?1, ?2, ?3, 'tracked', 'tracked', 'gaincal', ?4, ?5, '6.7.0.31', ?6, '{}', '/work', 'node1')",
         )?;
         let mut input = tx.prepare(
-            "INSERT INTO calprov_solve_inputs (solve_id, role, idx, path, input_solve_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO calprov_solve_inputs (solve_id, caltable_path, role, idx, path, input_solve_id) \
+             VALUES (?1, ?6, ?2, ?3, ?4, ?5)",
         )?;
         let mut application = tx.prepare(
             "INSERT INTO calprov_applications (id, applied_at, ms_path, params, selection, command, cwd, host) \
              VALUES (?1, ?2, ?3, '{}', '{}', 'applycal()', '/work', 'node1')",
         )?;
         let mut applied = tx.prepare(
-            "INSERT INTO calprov_application_tables (application_id, idx, caltable_path, solve_id) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO calprov_application_tables (application_id, idx, caltable_path, solve_id, ms_path) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for i in 0..n {
             let id = (i + 1) as i64;
@@ -82,7 +84,7 @@ fn fill(conn: &Connection, n: usize) -> rusqlite::Result<()> {
                 format!("gaincal(vis='{ms}')"),
                 ms
             ])?;
-            input.execute(params![id, "vis", 0, ms, Option::<i64>::None])?;
+            input.execute(params![id, "vis", 0, ms, Option::<i64>::None, path(i)])?;
             // Solve 0 is the hub; blocks of CHAIN start at 1.
             let used: Vec<usize> = if i == 0 {
                 Vec::new()
@@ -103,11 +105,13 @@ fn fill(conn: &Connection, n: usize) -> rusqlite::Result<()> {
                     "gaintable",
                     idx as i64,
                     path(*u),
-                    (*u + 1) as i64
+                    (*u + 1) as i64,
+                    path(i)
                 ])?;
             }
-            application.execute(params![id, at + 0.5, format!("/data/ms/target{i:07}.ms")])?;
-            applied.execute(params![id, 0, path(i), id])?;
+            let target = format!("/data/ms/target{i:07}.ms");
+            application.execute(params![id, at + 0.5, target])?;
+            applied.execute(params![id, 0, path(i), id, target])?;
         }
     }
     tx.commit()?;

@@ -15,9 +15,9 @@ fn registry() -> (std::path::PathBuf, calprov_benches::LineageFixture) {
     let n = 1_000_000;
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join(format!("lineage-{n}-v1.sqlite3"));
+    let db = dir.join(format!("lineage-{n}-v3.sqlite3"));
     if !db.exists() {
-        let partial = dir.join(format!("lineage-{n}-v1.partial"));
+        let partial = dir.join(format!("lineage-{n}-v3.partial"));
         let _ = std::fs::remove_file(&partial);
         write_lineage_registry(&partial, n).unwrap();
         std::fs::rename(&partial, &db).unwrap();
@@ -30,7 +30,7 @@ fn lineage(c: &mut Criterion) {
     let registry = Registry::open(&db).unwrap();
     let hub = vec![fixture.hub.clone()];
     let found = registry
-        .impact(&hub, &BadPart::default(), Window::default())
+        .impact(&hub, &BadPart::default(), Window::default(), false)
         .unwrap();
     assert_eq!(found.caltables.len(), HUB_BLOCKS * CHAIN);
     let tree = registry.lineage(&fixture.deep).unwrap().unwrap();
@@ -40,7 +40,7 @@ fn lineage(c: &mut Criterion) {
         depth += 1;
         node = next;
     }
-    assert_eq!(depth, CHAIN - 1, "a chain of {CHAIN} solves");
+    assert_eq!(depth, CHAIN, "a chain of depth {CHAIN} (down to the hub)");
 
     let conn = rusqlite::Connection::open(&db).unwrap();
     let mut group = c.benchmark_group("lineage");
@@ -58,7 +58,15 @@ fn lineage(c: &mut Criterion) {
     group.bench_function("impact/10k_descendants", |b| {
         b.iter(|| {
             registry
-                .impact(&hub, &BadPart::default(), Window::default())
+                .impact(&hub, &BadPart::default(), Window::default(), false)
+                .unwrap()
+        })
+    });
+    // Not budgeted: the same walk with every finding's chain spelled out (`--explain`).
+    group.bench_function("impact_explained/10k_descendants", |b| {
+        b.iter(|| {
+            registry
+                .impact(&hub, &BadPart::default(), Window::default(), true)
                 .unwrap()
         })
     });

@@ -177,7 +177,7 @@ pub fn impact(registry: &Registry, args: ImpactArgs) -> Result<Exit, CliError> {
         until: parse_time("until", args.until.as_deref())?,
     };
     let impact = registry
-        .impact(&args.caltables, &bad, window)
+        .impact(&args.caltables, &bad, window, args.explain)
         .map_err(|e| registry_or_data(e, "cannot analyse impact"))?;
     match (args.json.json, args.explain) {
         (true, true) => output::print_json("impact", &impact)?,

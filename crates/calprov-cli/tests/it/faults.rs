@@ -75,14 +75,18 @@ fn make_world_readable(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// Every row of `caltables`, read without locking or creating any file.
+/// Every row of `caltables`, committed WAL frames included, read without locking or
+/// creating any file next to the registry: the database and its WAL are copied aside and the
+/// copy is read (SQLite replays the copied WAL).
 pub(crate) fn snapshot(db: &Path) -> Vec<String> {
-    let uri = format!("file:{}?immutable=1", db.display());
-    let conn = rusqlite::Connection::open_with_flags(
-        &uri,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
-    )
-    .unwrap();
+    let aside = tempfile::tempdir().unwrap();
+    let copy = aside.path().join("copy.sqlite3");
+    std::fs::copy(db, &copy).unwrap();
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    if wal.exists() {
+        std::fs::copy(&wal, format!("{}-wal", copy.display())).unwrap();
+    }
+    let conn = rusqlite::Connection::open(&copy).unwrap();
     let mut stmt = conn.prepare("SELECT * FROM caltables ORDER BY id").unwrap();
     let n = stmt.column_count();
     stmt.query_map([], |row| {

@@ -3,7 +3,7 @@
 //! memory: the walks ask a loader for one frontier at a time, so their memory is bounded by
 //! the answer, not by the registry.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -13,23 +13,13 @@ use super::selection::{Reach, Selection, map_spws, parse_antenna, parse_spw, rea
 /// The id of one recorded solve.
 pub type SolveId = i64;
 
-/// Something that used a solve.
-#[derive(Debug, Clone, PartialEq)]
+/// Something that used a solve, by id: names are looked up once, for the findings only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum User {
     /// A later solve that applied it on the fly.
-    Solve {
-        /// The later solve.
-        id: SolveId,
-        /// Its caltable.
-        caltable: String,
-    },
+    Solve(SolveId),
     /// An applycal that applied it to an MS.
-    Application {
-        /// The application.
-        id: i64,
-        /// The MS written.
-        ms: String,
-    },
+    Application(i64),
 }
 
 /// One use of a solve, with what decides whether the bad part reaches the user.
@@ -39,10 +29,13 @@ pub struct Use {
     pub used: SolveId,
     /// Who used it.
     pub user: User,
+    /// The user's caltable (a solve) or MS (an application).
+    pub name: String,
     /// The user's spwmap for this table.
     pub spwmap: Option<Vec<i64>>,
-    /// The user's data selection.
-    pub selection: Selection,
+    /// The user's data selection (`None`: all the data; boxed because most walks never
+    /// look at it and a walk moves tens of thousands of uses).
+    pub selection: Option<Box<Selection>>,
     /// When the user was recorded (unix seconds).
     pub at: f64,
 }
@@ -106,7 +99,7 @@ pub struct Start {
 }
 
 /// How a finding was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// The MS a bad caltable was solved from.
@@ -124,7 +117,7 @@ pub struct Finding {
     pub target: String,
     /// How.
     pub kind: FindingKind,
-    /// From the bad caltable to the target.
+    /// From the bad caltable to the target (spelled out only when explaining).
     pub path: Vec<String>,
     /// Why a selection that could not be decided counted as a hit.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,6 +136,12 @@ pub struct Impact {
     pub findings: Vec<Finding>,
 }
 
+/// Whether a walk with this bad part and window needs the users' selections, spwmaps and
+/// times at all (a loader may skip reading them when not).
+pub fn needs_selections(bad: &BadPart, window: Window) -> bool {
+    bad.antennas.is_some() || bad.spws.is_some() || window.since.is_some() || window.until.is_some()
+}
+
 /// Walks down from `starts`: every solve that applied a bad solve (and what its selection
 /// and spwmap let the bad part reach), recursively, and every application of any of them.
 /// `uses_of` returns the uses of a frontier of solves.
@@ -150,103 +149,212 @@ pub fn impact<E>(
     starts: &[Start],
     bad: &BadPart,
     window: Window,
+    explain: bool,
     mut uses_of: impl FnMut(&[SolveId]) -> Result<Vec<Use>, E>,
 ) -> Result<Impact, E> {
-    let mut findings: BTreeMap<(String, FindingKind), Finding> = BTreeMap::new();
-    let mut reached: HashMap<SolveId, (BadPart, Vec<String>)> = HashMap::new();
-    let mut frontier: VecDeque<SolveId> = VecDeque::new();
+    // Chains are kept as parent links into one arena and spelled out only at the end: a
+    // walk over thousands of solves does not copy thousands of growing paths.
+    let mut names: HashMap<User, String, IdHash> = HashMap::default();
+    let mut links = Links::default();
+    let mut found: HashMap<(Node, FindingKind), (usize, Option<String>), IdHash> =
+        HashMap::default();
+    let mut reached: HashMap<SolveId, (BadPart, usize), IdHash> = HashMap::default();
+    let mut frontier: Vec<SolveId> = Vec::new();
     for start in starts {
+        let head = links.push(Node::Named(start.caltable.clone()), None);
         if let Some(ms) = &start.source_ms {
-            findings
-                .entry((ms.clone(), FindingKind::SolvedFrom))
-                .or_insert_with(|| Finding {
-                    target: ms.clone(),
-                    kind: FindingKind::SolvedFrom,
-                    path: vec![start.caltable.clone(), ms.clone()],
-                    note: None,
-                });
+            let at = links.push(Node::Named(ms.clone()), Some(head));
+            found
+                .entry((Node::Named(ms.clone()), FindingKind::SolvedFrom))
+                .or_insert((at, None));
         }
         if let Some(id) = start.solve
             && !reached.contains_key(&id)
         {
-            reached.insert(id, (bad.clone(), vec![start.caltable.clone()]));
-            frontier.push_back(id);
+            reached.insert(id, (bad.clone(), head));
+            frontier.push(id);
         }
     }
+    let filtered = bad.antennas.is_some() || bad.spws.is_some();
     while !frontier.is_empty() {
-        let level: Vec<SolveId> = frontier.drain(..).collect();
+        let level = std::mem::take(&mut frontier);
         for use_ in uses_of(&level)? {
             if !window.contains(use_.at) {
                 continue;
             }
-            let Some((part, path)) = reached.get(&use_.used).cloned() else {
+            let Some((part, link)) = reached.get(&use_.used) else {
                 continue;
             };
-            let mapped = BadPart {
-                antennas: part.antennas.clone(),
-                spws: part
-                    .spws
-                    .as_ref()
-                    .map(|s| map_spws(s, use_.spwmap.as_deref())),
-            };
-            let note = match reach(&use_.selection, &mapped) {
-                Reach::Miss => continue,
-                Reach::Hit => None,
-                Reach::Unknown(why) => Some(format!("{why}: counted as a hit")),
-            };
-            match &use_.user {
-                User::Application { ms, .. } => {
-                    let mut path = path.clone();
-                    path.push(ms.clone());
-                    findings
-                        .entry((ms.clone(), FindingKind::AppliedTo))
-                        .or_insert(Finding {
-                            target: ms.clone(),
-                            kind: FindingKind::AppliedTo,
-                            path,
-                            note,
-                        });
+            let link = *link;
+            let (mapped, note) = if filtered {
+                let mapped = BadPart {
+                    antennas: part.antennas.clone(),
+                    spws: part
+                        .spws
+                        .as_ref()
+                        .map(|s| map_spws(s, use_.spwmap.as_deref())),
+                };
+                let everything = Selection::default();
+                let selection = use_.selection.as_deref().unwrap_or(&everything);
+                match reach(selection, &mapped) {
+                    Reach::Miss => continue,
+                    Reach::Hit => (mapped, None),
+                    Reach::Unknown(why) => (mapped, Some(format!("{why}: counted as a hit"))),
                 }
-                User::Solve { id, caltable } => {
-                    let mut path = path.clone();
-                    if path.last() != Some(caltable) {
-                        path.push(caltable.clone());
+            } else {
+                (BadPart::default(), None)
+            };
+            let kind = match use_.user {
+                User::Solve(_) => FindingKind::SolvedWith,
+                User::Application(_) => FindingKind::AppliedTo,
+            };
+            let key = (Node::User(use_.user), kind);
+            let at = match found.get(&key) {
+                Some((at, _)) => *at,
+                None => {
+                    let at = links.push(Node::User(use_.user), Some(link));
+                    found.insert(key, (at, note));
+                    names.entry(use_.user).or_insert(use_.name);
+                    at
+                }
+            };
+            if let User::Solve(id) = use_.user {
+                let grew = match reached.get_mut(&id) {
+                    Some((known, _)) => known.absorb(&mapped),
+                    None => {
+                        reached.insert(id, (mapped, at));
+                        true
                     }
-                    findings
-                        .entry((caltable.clone(), FindingKind::SolvedWith))
-                        .or_insert_with(|| Finding {
-                            target: caltable.clone(),
-                            kind: FindingKind::SolvedWith,
-                            path: path.clone(),
-                            note: note.clone(),
-                        });
-                    let grew = match reached.get_mut(id) {
-                        Some((known, _)) => known.absorb(&mapped),
-                        None => {
-                            reached.insert(*id, (mapped, path));
-                            true
-                        }
-                    };
-                    if grew {
-                        frontier.push_back(*id);
-                    }
+                };
+                if grew {
+                    frontier.push(id);
                 }
             }
         }
     }
-    let mut caltables = BTreeSet::new();
-    let mut ms = BTreeSet::new();
-    for (target, kind) in findings.keys() {
-        match kind {
-            FindingKind::SolvedWith => caltables.insert(target.clone()),
-            _ => ms.insert(target.clone()),
-        };
+    let name = |node: &Node| match node {
+        Node::Named(name) => name.clone(),
+        Node::User(user) => names
+            .get(user)
+            .cloned()
+            .unwrap_or_else(|| format!("{user:?}")),
+    };
+    // One finding per target and kind: several solves of one caltable, or several
+    // applications to one MS, make one finding (the first reached). Chains are spelled out
+    // only when asked for.
+    let mut by_arrival: Vec<_> = found.into_iter().collect();
+    by_arrival.sort_unstable_by_key(|(_, (at, _))| *at);
+    let mut findings: Vec<Finding> = by_arrival
+        .into_iter()
+        .map(|((node, kind), (at, note))| Finding {
+            target: name(&node),
+            kind,
+            path: if explain {
+                links.spell(at, &name)
+            } else {
+                Vec::new()
+            },
+            note,
+        })
+        .collect();
+    // The first reached of a repeated target and kind is kept; the rest are sorted.
+    let mut seen: std::collections::HashSet<(&str, FindingKind), IdHash> = Default::default();
+    let keep: Vec<bool> = findings
+        .iter()
+        .map(|f| seen.insert((f.target.as_str(), f.kind)))
+        .collect();
+    drop(seen);
+    let mut keep = keep.into_iter();
+    findings.retain(|_| keep.next().unwrap_or(false));
+    findings.sort_unstable_by(|a, b| (&a.target, a.kind).cmp(&(&b.target, b.kind)));
+    let mut impact = Impact::default();
+    for finding in &findings {
+        match finding.kind {
+            FindingKind::SolvedWith => impact.caltables.push(finding.target.clone()),
+            _ => impact.ms.push(finding.target.clone()),
+        }
     }
-    Ok(Impact {
-        caltables: caltables.into_iter().collect(),
-        ms: ms.into_iter().collect(),
-        findings: findings.into_values().collect(),
-    })
+    impact.ms.dedup();
+    impact.findings = findings;
+    Ok(impact)
+}
+
+/// A step of a chain: a name known from the start, or a user looked up at the end.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Node {
+    Named(String),
+    User(User),
+}
+
+/// The walk's keys are solve ids and paths from the registry, not hostile input: SipHash
+/// (the default, built against hash flooding) costs more than the rest of the bookkeeping.
+type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
+/// A multiplicative (Fx-style) hash, eight bytes at a time.
+#[derive(Default)]
+struct IdHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        for b in chunks.remainder() {
+            self.add(u64::from(*b));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.add(n as u64);
+    }
+}
+
+/// Chains as parent links: each entry is a step and the entry before it.
+#[derive(Default)]
+struct Links {
+    entries: Vec<(Node, Option<usize>)>,
+}
+
+impl Links {
+    fn push(&mut self, node: Node, parent: Option<usize>) -> usize {
+        self.entries.push((node, parent));
+        self.entries.len() - 1
+    }
+
+    /// The chain ending at `at`, first step first.
+    fn spell(&self, at: usize, name: &impl Fn(&Node) -> String) -> Vec<String> {
+        let mut chain = Vec::new();
+        let mut next = Some(at);
+        while let Some(i) = next {
+            chain.push(name(&self.entries[i].0));
+            next = self.entries[i].1;
+        }
+        chain.reverse();
+        chain
+    }
 }
 
 /// Whether a use's selection can touch the (already spw-mapped) bad part.

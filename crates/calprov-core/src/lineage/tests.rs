@@ -87,12 +87,11 @@ fn selections_parse_or_say_why_not() {
 }
 
 fn solve_use(used: i64, user: i64, selection: Selection) -> Use {
+    let selection = Some(Box::new(selection));
     Use {
         used,
-        user: User::Solve {
-            id: user,
-            caltable: format!("/c/t{user}"),
-        },
+        user: User::Solve(user),
+        name: format!("/c/t{user}"),
         spwmap: None,
         selection,
         at: user as f64,
@@ -122,15 +121,13 @@ fn antenna_and_spw_selections_limit_what_is_reached() {
         ),
         Use {
             used: 2,
-            user: User::Application {
-                id: 9,
-                ms: "/ms/A".into(),
-            },
+            user: User::Application(9),
+            name: "/ms/9".into(),
             spwmap: Some(vec![0, 0]),
-            selection: Selection {
+            selection: Some(Box::new(Selection {
                 spw: Some("1".into()),
                 ..Selection::default()
-            },
+            })),
             at: 10.0,
         },
     ];
@@ -143,6 +140,7 @@ fn antenna_and_spw_selections_limit_what_is_reached() {
             }],
             &bad,
             Window::default(),
+            true,
             |frontier: &[i64]| -> Result<Vec<Use>, ()> {
                 Ok(uses
                     .iter()
@@ -155,13 +153,13 @@ fn antenna_and_spw_selections_limit_what_is_reached() {
     };
     let all = walk(BadPart::default());
     assert_eq!(all.caltables, vec!["/c/t2", "/c/t3"]);
-    assert_eq!(all.ms, vec!["/ms/A"]);
+    assert_eq!(all.ms, vec!["/ms/9"]);
     let applied = all
         .findings
         .iter()
         .find(|f| f.kind == FindingKind::AppliedTo)
         .unwrap();
-    assert_eq!(applied.path, vec!["/c/t1", "/c/t2", "/ms/A"]);
+    assert_eq!(applied.path, vec!["/c/t1", "/c/t2", "/ms/9"]);
     let antenna_5 = walk(BadPart {
         antennas: Some([5].into_iter().collect()),
         spws: None,
@@ -180,7 +178,7 @@ fn antenna_and_spw_selections_limit_what_is_reached() {
         antennas: None,
         spws: Some([0].into_iter().collect()),
     });
-    assert_eq!(spw_0.ms, vec!["/ms/A"]);
+    assert_eq!(spw_0.ms, vec!["/ms/9"]);
 }
 
 #[test]
@@ -222,15 +220,17 @@ proptest! {
             .collect();
         uses.extend(apps.iter().map(|(solve, ms)| Use {
             used: *solve as i64,
-            user: User::Application { id: *ms as i64, ms: format!("/ms/{ms}") },
+            user: User::Application(*ms as i64),
+            name: format!("/ms/{ms}"),
             spwmap: None,
-            selection: Selection::default(),
+            selection: None,
             at: 0.0,
         }));
         let result = impact(
             &[Start { caltable: format!("/c/t{start}"), solve: Some(start as i64), source_ms: None }],
             &BadPart::default(),
             Window::default(),
+            false,
             |frontier: &[i64]| -> Result<Vec<Use>, ()> {
                 Ok(uses.iter().filter(|u| frontier.contains(&u.used)).cloned().collect())
             },

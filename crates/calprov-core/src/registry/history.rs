@@ -112,8 +112,8 @@ pub(crate) fn insert_solve(
     let id = tx.last_insert_rowid();
     for ((role, input), pinned) in solve.inputs.iter().zip(pins) {
         tx.prepare_cached(
-            "INSERT INTO calprov_solve_inputs (solve_id, role, idx, path, gainfield, interp, spwmap, \
-             input_solve_id, problem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO calprov_solve_inputs (solve_id, caltable_path, role, idx, path, gainfield, interp, \
+             spwmap, input_solve_id, problem) VALUES (?1, ?10, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -126,6 +126,7 @@ pub(crate) fn insert_solve(
                 spwmap_text(input),
                 pinned,
                 input.problem,
+                solve.caltable,
             ])
         })
         .map_err(Error::sql(db, "record the solve's inputs"))?;
@@ -172,8 +173,8 @@ pub(crate) fn insert_application(
             });
         }
         tx.prepare_cached(
-            "INSERT INTO calprov_application_tables (application_id, idx, caltable_path, solve_id, \
-             gainfield, interp, spwmap, problem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO calprov_application_tables (application_id, ms_path, idx, caltable_path, solve_id, \
+             gainfield, interp, spwmap, problem) VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -185,6 +186,7 @@ pub(crate) fn insert_application(
                 table.interp,
                 spwmap_text(table),
                 table.problem,
+                app.ms,
             ])
         })
         .map_err(Error::sql(db, "record the applied tables"))?;

@@ -2,7 +2,7 @@
 //! recalls of a CASA version, and re-solve plans. The walks themselves are pure
 //! (`crate::lineage`); this module only loads what they ask for, one frontier at a time.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use calprov_schema::begin_immediate;
 use rusqlite::{OptionalExtension, params};
@@ -15,6 +15,7 @@ use super::rows::lookup_candidates;
 use crate::Error;
 use crate::casa_command::render_solve_command;
 use crate::json::parse_python_json;
+use crate::lineage::graph::needs_selections;
 use crate::lineage::graph::{
     BadPart, Impact, InputInfo, LineageNode, SolveId, SolveInfo, Start, Use, User, Window, impact,
     lineage,
@@ -79,9 +80,11 @@ fn spwmap_of(text: Option<String>) -> Option<Vec<i64>> {
     text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
-fn selection_of(text: Option<String>) -> Selection {
-    text.and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default()
+fn selection_of(text: Option<String>) -> Option<Box<Selection>> {
+    match text.as_deref() {
+        None | Some("{}") => None,
+        Some(t) => serde_json::from_str(t).ok().map(Box::new),
+    }
 }
 
 /// Frontier ids as the JSON array `json_each` reads.
@@ -195,60 +198,76 @@ impl Registry {
     }
 
     /// Every use of the solves in `frontier`: later solves that applied them and
-    /// applications.
-    fn uses_of(&self, frontier: &[SolveId]) -> Result<Vec<Use>, Error> {
+    /// applications, by id.
+    ///
+    /// Without `detail` (an unfiltered walk does not look at selections, spwmaps or times)
+    /// both queries are answered from covering indexes alone, names included; and a user's
+    /// name is read only the first time it appears (`named` holds those already given), since
+    /// the unfiltered walk takes every row it is given and needs each name once.
+    fn uses_of(
+        &self,
+        frontier: &[SolveId],
+        detail: bool,
+        named: &mut HashSet<User>,
+    ) -> Result<Vec<Use>, Error> {
         let db = self.path();
         let ids = id_list(frontier);
-        let mut uses = Vec::new();
-        let mut solves = self
-            .connection()
-            .prepare_cached(
-                "SELECT i.input_solve_id, s.id, s.caltable_path, i.spwmap, s.selection, s.solved_at \
-                 FROM calprov_solve_inputs i JOIN calprov_solves s ON s.id = i.solve_id \
-                 WHERE i.input_solve_id IN (SELECT value FROM json_each(?1))",
-            )
-            .map_err(Error::sql(db, "walk solves"))?;
-        let rows = solves
-            .query_map([&ids], |r| {
-                Ok(Use {
-                    used: r.get(0)?,
-                    user: User::Solve {
-                        id: r.get(1)?,
-                        caltable: r.get(2)?,
-                    },
-                    spwmap: spwmap_of(r.get(3)?),
-                    selection: selection_of(r.get(4)?),
-                    at: r.get(5)?,
+        let mut uses = Vec::with_capacity(frontier.len() * 4);
+        let queries: [(&str, fn(i64) -> User); 2] = if detail {
+            [
+                (
+                    "SELECT i.input_solve_id, i.solve_id, i.spwmap, s.selection, s.solved_at, i.caltable_path \
+                     FROM calprov_solve_inputs i JOIN calprov_solves s ON s.id = i.solve_id \
+                     WHERE i.input_solve_id IN (SELECT value FROM json_each(?1))",
+                    User::Solve,
+                ),
+                (
+                    "SELECT t.solve_id, t.application_id, t.spwmap, a.selection, a.applied_at, t.ms_path \
+                     FROM calprov_application_tables t JOIN calprov_applications a ON a.id = t.application_id \
+                     WHERE t.solve_id IN (SELECT value FROM json_each(?1))",
+                    User::Application,
+                ),
+            ]
+        } else {
+            [
+                (
+                    "SELECT input_solve_id, solve_id, NULL, NULL, 0.0, caltable_path FROM calprov_solve_inputs \
+                     WHERE input_solve_id IN (SELECT value FROM json_each(?1))",
+                    User::Solve,
+                ),
+                (
+                    "SELECT solve_id, application_id, NULL, NULL, 0.0, ms_path FROM calprov_application_tables \
+                     WHERE solve_id IN (SELECT value FROM json_each(?1))",
+                    User::Application,
+                ),
+            ]
+        };
+        for (sql, user) in queries {
+            let mut stmt = self
+                .connection()
+                .prepare_cached(sql)
+                .map_err(Error::sql(db, "walk the lineage"))?;
+            let rows = stmt
+                .query_map([&ids], |r| {
+                    let user = user(r.get(1)?);
+                    let name = if detail || named.insert(user) {
+                        r.get(5)?
+                    } else {
+                        String::new()
+                    };
+                    Ok(Use {
+                        used: r.get(0)?,
+                        user,
+                        name,
+                        spwmap: spwmap_of(r.get(2)?),
+                        selection: selection_of(r.get(3)?),
+                        at: r.get(4)?,
+                    })
                 })
-            })
-            .map_err(Error::sql(db, "walk solves"))?;
-        for row in rows {
-            uses.push(row.map_err(Error::sql(db, "walk solves"))?);
-        }
-        let mut apps = self
-            .connection()
-            .prepare_cached(
-                "SELECT t.solve_id, a.id, a.ms_path, t.spwmap, a.selection, a.applied_at \
-                 FROM calprov_application_tables t JOIN calprov_applications a ON a.id = t.application_id \
-                 WHERE t.solve_id IN (SELECT value FROM json_each(?1))",
-            )
-            .map_err(Error::sql(db, "walk applications"))?;
-        let rows = apps
-            .query_map([&ids], |r| {
-                Ok(Use {
-                    used: r.get(0)?,
-                    user: User::Application {
-                        id: r.get(1)?,
-                        ms: r.get(2)?,
-                    },
-                    spwmap: spwmap_of(r.get(3)?),
-                    selection: selection_of(r.get(4)?),
-                    at: r.get(5)?,
-                })
-            })
-            .map_err(Error::sql(db, "walk applications"))?;
-        for row in rows {
-            uses.push(row.map_err(Error::sql(db, "walk applications"))?);
+                .map_err(Error::sql(db, "walk the lineage"))?;
+            for row in rows {
+                uses.push(row.map_err(Error::sql(db, "walk the lineage"))?);
+            }
         }
         Ok(uses)
     }
@@ -256,11 +275,13 @@ impl Registry {
     /// Everything the given caltables touched, transitively: their source MSes, every
     /// caltable solved with them (or with those) applied, every MS any of them was applied
     /// to; restricted to what the bad part can reach and to users recorded in the window.
+    /// With `explain`, each finding carries the chain from a bad caltable to it.
     pub fn impact(
         &self,
         caltables: &[String],
         bad: &BadPart,
         window: Window,
+        explain: bool,
     ) -> Result<Impact, Error> {
         let mut starts = Vec::with_capacity(caltables.len());
         for caltable in caltables {
@@ -275,7 +296,11 @@ impl Registry {
                 caltable: stored,
             });
         }
-        impact(&starts, bad, window, |frontier| self.uses_of(frontier))
+        let detail = needs_selections(bad, window);
+        let mut named = HashSet::new();
+        impact(&starts, bad, window, explain, |frontier| {
+            self.uses_of(frontier, detail, &mut named)
+        })
     }
 
     /// Every solve made with CASA `version` (compared after normalisation) in the window,
@@ -304,6 +329,7 @@ impl Registry {
             .map_err(Error::sql(db, "recall"))?
             .collect::<Result<_, _>>()
             .map_err(Error::sql(db, "recall"))?;
+        let mut named = HashSet::new();
         let starts: Vec<Start> = solves
             .iter()
             .map(|s| Start {
@@ -316,7 +342,8 @@ impl Registry {
             &starts,
             &BadPart::default(),
             Window::default(),
-            |frontier| self.uses_of(frontier),
+            false,
+            |frontier| self.uses_of(frontier, false, &mut named),
         )?;
         // The recalled tables themselves are affected too.
         let mut caltables: BTreeSet<String> = impact.caltables.into_iter().collect();
@@ -345,10 +372,10 @@ impl Registry {
             let mut seen: BTreeSet<SolveId> = frontier.iter().copied().collect();
             while !frontier.is_empty() {
                 let mut next = Vec::new();
-                for use_ in self.uses_of(&frontier)? {
+                for use_ in self.uses_of(&frontier, false, &mut HashSet::new())? {
                     match use_.user {
-                        User::Solve { id, .. } if seen.insert(id) => next.push(id),
-                        User::Application { id, .. } => {
+                        User::Solve(id) if seen.insert(id) => next.push(id),
+                        User::Application(id) => {
                             applications.insert(id);
                         }
                         _ => {}
