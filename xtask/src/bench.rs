@@ -103,13 +103,16 @@ const BUDGETS: &[Budget] = &[
         limit: Limit::Median(5.0),
         baseline: "lineage/point_baseline/one_solve",
     },
-    // A Python pipeline runs `calprov track` once per solve: the whole process may cost at
-    // most 2 ms more than `calprov --version`, measured in the same run.
+    // A Python pipeline runs `calprov track` once per solve. The whole process costs about
+    // 0.9 ms more than `calprov --version` on a registry whose filesystem syncs for free
+    // (tmpfs); on a disk, the four fsyncs of creating the WAL and checkpointing it when the
+    // last connection closes add 2-3 ms (docs/performance.md says why they stay). The budget
+    // holds the whole, disk included.
     Budget {
         package: "calprov-cli",
         bench: "process",
         id: "cli_process/track_sim_gacal",
-        limit: Limit::AboveBaseline(2.0),
+        limit: Limit::AboveBaseline(4.5),
         baseline: "cli_process/version",
     },
 ];

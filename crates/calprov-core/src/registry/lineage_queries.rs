@@ -213,7 +213,7 @@ impl Registry {
         let db = self.path();
         let ids = id_list(frontier);
         let mut uses = Vec::with_capacity(frontier.len() * 4);
-        let queries: [(&str, fn(i64) -> User); 2] = if detail {
+        let queries: [WalkQuery; 2] = if detail {
             [
                 (
                     "SELECT i.input_solve_id, i.solve_id, i.spwmap, s.selection, s.solved_at, i.caltable_path \
@@ -595,6 +595,9 @@ struct ImportRow {
     params: Option<String>,
     metrics: Option<String>,
 }
+
+/// A walk query and how its second column names the user.
+type WalkQuery = (&'static str, fn(i64) -> User);
 
 /// The origin of solves imported from a registry's existing provenance.
 pub const ORIGIN_IMPORTED: &str = "imported";
