@@ -349,7 +349,7 @@ pub struct ImpactArgs {
     /// Only these spectral windows of the tables are bad (ids and ranges).
     #[arg(long, value_name = "LIST")]
     pub spw: Option<String>,
-    /// Only solves and applications recorded since then (unix seconds, YYYY-MM-DD[THH:MM:SS]
+    /// Only solves and applications recorded since then (unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS
     /// UTC, or a duration back from now: 30m, 24h, 7d).
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
