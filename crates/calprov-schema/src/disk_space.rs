@@ -62,13 +62,68 @@ pub fn ensure_headroom(db: &Path) -> Result<(), TooFull> {
     }
 }
 
-/// Allocates every block of `db`'s `-shm` file and of the next wal-index region, without
-/// changing its size or contents. Fails only when the filesystem is full; a missing `-shm`
-/// (not in WAL mode yet) or a filesystem without `fallocate` is left alone.
-pub fn back_wal_index(db: &Path) -> Result<(), TooFull> {
+/// The `-shm` files this process holds open, each with how many registries use it.
+///
+/// POSIX record locks belong to the process and the file, not to a descriptor: closing
+/// *any* descriptor of the `-shm` file releases every lock SQLite holds on it in this
+/// process, including the shared lock that tells other processes the wal-index is in use.
+/// Another process would then rebuild (truncate) the file under this one's mapping, which
+/// is SIGBUS again. So a handle is closed only when the last registry using it has closed
+/// its connection ([`WalIndexUse`]), or when its file is no longer at that path (SQLite
+/// deletes the `-shm` file only when no connection anywhere uses it).
+static SHM_FILES: Mutex<Vec<ShmEntry>> = Mutex::new(Vec::new());
+
+struct ShmEntry {
+    shm: PathBuf,
+    users: usize,
+    file: Option<Arc<File>>,
+}
+
+fn shm_path(db: &Path) -> PathBuf {
     let mut shm = db.as_os_str().to_owned();
     shm.push("-shm");
-    let Some(file) = shm_file(Path::new(&shm)) else {
+    PathBuf::from(shm)
+}
+
+/// A registry's use of its `-shm` handle: while one exists, [`back_wal_index`] keeps a
+/// handle open on that file; dropping the last one closes it. Hold it for as long as the
+/// connection, and drop it after the connection.
+#[derive(Debug)]
+pub struct WalIndexUse {
+    shm: PathBuf,
+}
+
+/// Registers a use of `db`'s wal-index by a connection that is about to open.
+pub fn use_wal_index(db: &Path) -> WalIndexUse {
+    let shm = shm_path(db);
+    let mut files = SHM_FILES.lock().unwrap_or_else(|e| e.into_inner());
+    match files.iter_mut().find(|e| e.shm == shm) {
+        Some(entry) => entry.users += 1,
+        None => files.push(ShmEntry {
+            shm: shm.clone(),
+            users: 1,
+            file: None,
+        }),
+    }
+    WalIndexUse { shm }
+}
+
+impl Drop for WalIndexUse {
+    fn drop(&mut self) {
+        let mut files = SHM_FILES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = files.iter_mut().find(|e| e.shm == self.shm) {
+            entry.users = entry.users.saturating_sub(1);
+        }
+        files.retain(|e| e.users > 0);
+    }
+}
+
+/// Allocates every block of `db`'s `-shm` file and of the next wal-index region, without
+/// changing its size or contents. Fails only when the filesystem is full. Nothing is done
+/// for a registry no [`WalIndexUse`] holds (a handle could not be closed safely), for a
+/// missing `-shm` (not in WAL mode yet) or on a filesystem without `fallocate`.
+pub fn back_wal_index(db: &Path) -> Result<(), TooFull> {
+    let Some(file) = shm_file(&shm_path(db)) else {
         return Ok(());
     };
     let Ok(meta) = file.metadata() else {
@@ -86,26 +141,17 @@ pub fn back_wal_index(db: &Path) -> Result<(), TooFull> {
     }
 }
 
-/// The `-shm` files this process has opened, one handle per file, kept open.
-///
-/// POSIX record locks belong to the process and the file, not to a descriptor: closing
-/// *any* descriptor of the `-shm` file releases every lock SQLite holds on it in this
-/// process, including the shared lock that tells other processes the wal-index is in use.
-/// Another process would then rebuild (truncate) the file under this one's mapping, which
-/// is SIGBUS again. So a handle is closed only once its file is no longer at that path
-/// (SQLite deletes the `-shm` file only when no connection anywhere uses it).
-static SHM_FILES: Mutex<Vec<(PathBuf, Arc<File>)>> = Mutex::new(Vec::new());
-
-/// This process's handle on the `-shm` file at `shm`, opened on first use and reopened when
-/// the file at that path was replaced; `None` when there is no such file.
+/// The handle on the `-shm` file at `shm`, opened on first use and reopened when the file
+/// at that path was replaced; `None` without a registered use or without the file.
 fn shm_file(shm: &Path) -> Option<Arc<File>> {
+    let mut files = SHM_FILES.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = files.iter_mut().find(|e| e.shm == shm)?;
     let current = std::fs::metadata(shm).ok()?;
     let same_file = |file: &File| {
         file.metadata()
             .is_ok_and(|m| m.dev() == current.dev() && m.ino() == current.ino())
     };
-    let mut files = SHM_FILES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, file)) = files.iter().find(|(p, _)| p == shm)
+    if let Some(file) = &entry.file
         && same_file(file)
     {
         return Some(Arc::clone(file));
@@ -117,9 +163,9 @@ fn shm_file(shm: &Path) -> Option<Arc<File>> {
             .open(shm)
             .ok()?,
     );
-    // Dropping the replaced handle closes a file that is no longer in use by SQLite.
-    files.retain(|(p, _)| p != shm);
-    files.push((shm.to_path_buf(), Arc::clone(&file)));
+    // Replacing the handle closes one on a file no longer at this path: no SQLite
+    // connection of this process uses that file any more.
+    entry.file = Some(Arc::clone(&file));
     Some(file)
 }
 

@@ -10,6 +10,7 @@ mod writes;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use calprov_schema::disk_space::{WalIndexUse, use_wal_index};
 use calprov_schema::{MigrationReport, OpenOptions, migrate, open_registry};
 use rusqlite::Connection;
 
@@ -22,7 +23,9 @@ pub(crate) use writes::write_provenance;
 
 /// An open, migrated calibration registry.
 pub struct Registry {
+    // Declared first, so it is closed before `_wal_index` lets the `-shm` handle go.
     conn: Connection,
+    _wal_index: WalIndexUse,
     path: PathBuf,
     migration: MigrationReport,
     busy_timeout: Duration,
@@ -45,10 +48,12 @@ impl Registry {
     /// Opens and migrates the registry with explicit connection options: the one way a
     /// registry is opened, by the CLI and by library callers alike.
     pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Self, Error> {
+        let wal_index = use_wal_index(path);
         let mut conn = open_registry(path, options)?;
         let migration = migrate(&mut conn, options.busy_timeout)?;
         Ok(Self {
             conn,
+            _wal_index: wal_index,
             path: path.to_path_buf(),
             migration,
             busy_timeout: options.busy_timeout,
