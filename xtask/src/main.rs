@@ -63,36 +63,24 @@ pub fn run_checked(cmd: &mut Command) -> Result<()> {
 /// The generator lives in the library (the demo uses it too); xtask drives it through the CLI
 /// so that xtask itself depends on no calprov crate.
 fn gen_caltable(args: &[String]) -> Result<()> {
-    let mut cmd = cargo();
-    cmd.current_dir(workspace_root())
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "calprov-cli",
-            "--",
-            "gen-caltable",
-        ])
-        .args(args);
-    run_checked(&mut cmd)
+    run_release(&["-p", "calprov-cli", "--", "gen-caltable"], args)
 }
 
 /// The synthetic lineage registry (1M caltables by default), written by the benches crate's
 /// generator so that xtask depends on no calprov crate.
 fn gen_lineage(args: &[String]) -> Result<()> {
+    run_release(
+        &["-p", "calprov-benches", "--bin", "gen-lineage", "--"],
+        args,
+    )
+}
+
+/// `cargo run --quiet --release <target...> <args...>` in the workspace.
+fn run_release(target: &[&str], args: &[String]) -> Result<()> {
     let mut cmd = cargo();
     cmd.current_dir(workspace_root())
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "calprov-benches",
-            "--bin",
-            "gen-lineage",
-            "--",
-        ])
+        .args(["run", "--quiet", "--release"])
+        .args(target)
         .args(args);
     run_checked(&mut cmd)
 }

@@ -407,12 +407,52 @@ impl Registry {
     }
 
     fn solve_step(&self, id: SolveId) -> Result<Option<Step>, Error> {
+        let needs = self
+            .solve_inputs(id)?
+            .into_iter()
+            .filter_map(|i| i.pinned)
+            .map(|p| format!("solve:{p}"))
+            .collect();
+        self.step(
+            format!("solve:{id}"),
+            "SELECT caltable_path, task, params, command, cwd, solved_at FROM calprov_solves WHERE id = ?1",
+            id,
+            needs,
+        )
+    }
+
+    fn application_step(&self, id: i64) -> Result<Option<Step>, Error> {
         let db = self.path();
-        let row = self
+        let mut stmt = self
             .connection()
             .prepare_cached(
-                "SELECT caltable_path, task, params, command, cwd, solved_at FROM calprov_solves WHERE id = ?1",
+                "SELECT solve_id FROM calprov_application_tables WHERE application_id = ?1 AND solve_id IS NOT NULL",
             )
+            .map_err(Error::sql(db, "read applied tables"))?;
+        let needs = stmt
+            .query_map([id], |r| Ok(format!("solve:{}", r.get::<_, i64>(0)?)))
+            .map_err(Error::sql(db, "read applied tables"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::sql(db, "read applied tables"))?;
+        self.step(
+            format!("application:{id}"),
+            "SELECT ms_path, 'applycal', params, command, cwd, applied_at FROM calprov_applications WHERE id = ?1",
+            id,
+            needs,
+        )
+    }
+
+    /// One step of a plan from its row: what it writes, task, params, command, cwd, time.
+    fn step(
+        &self,
+        key: String,
+        sql: &str,
+        id: i64,
+        needs: Vec<String>,
+    ) -> Result<Option<Step>, Error> {
+        let row = self
+            .connection()
+            .prepare_cached(sql)
             .and_then(|mut stmt| {
                 stmt.query_row([id], |r| {
                     Ok((
@@ -426,67 +466,12 @@ impl Registry {
                 })
                 .optional()
             })
-            .map_err(Error::sql(db, "read a solve"))?;
-        let Some((caltable, task, params, command, cwd, at)) = row else {
-            return Ok(None);
-        };
-        let needs = self
-            .solve_inputs(id)?
-            .into_iter()
-            .filter_map(|i| i.pinned)
-            .map(|p| format!("solve:{p}"))
-            .collect();
-        Ok(Some(Step {
-            key: format!("solve:{id}"),
-            writes: caltable,
+            .map_err(Error::sql(self.path(), "read a plan step"))?;
+        Ok(row.map(|(writes, task, params, command, cwd, at)| Step {
+            key,
+            writes,
             command: rerunnable_command(task.as_deref(), params.as_deref(), command),
             task,
-            cwd,
-            at,
-            needs,
-        }))
-    }
-
-    fn application_step(&self, id: i64) -> Result<Option<Step>, Error> {
-        let db = self.path();
-        let row = self
-            .connection()
-            .prepare_cached("SELECT ms_path, params, command, cwd, applied_at FROM calprov_applications WHERE id = ?1")
-            .and_then(|mut stmt| {
-                stmt.query_row([id], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, f64>(4)?,
-                    ))
-                })
-                .optional()
-            })
-            .map_err(Error::sql(db, "read an application"))?;
-        let Some((ms, params, command, cwd, at)) = row else {
-            return Ok(None);
-        };
-        let mut needs = Vec::new();
-        let mut stmt = self
-            .connection()
-            .prepare_cached("SELECT solve_id FROM calprov_application_tables WHERE application_id = ?1 AND solve_id IS NOT NULL")
-            .map_err(Error::sql(db, "read applied tables"))?;
-        for solve in stmt
-            .query_map([id], |r| r.get::<_, i64>(0))
-            .map_err(Error::sql(db, "read applied tables"))?
-        {
-            needs.push(format!(
-                "solve:{}",
-                solve.map_err(Error::sql(db, "read applied tables"))?
-            ));
-        }
-        Ok(Some(Step {
-            key: format!("application:{id}"),
-            writes: ms,
-            command: rerunnable_command(Some("applycal"), params.as_deref(), command),
-            task: Some("applycal".to_owned()),
             cwd,
             at,
             needs,
