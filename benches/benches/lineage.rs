@@ -7,7 +7,7 @@
 use calprov_benches::{CHAIN, HUB_BLOCKS, lineage_fixture, write_lineage_registry};
 use calprov_core::Registry;
 use calprov_core::lineage::graph::{BadPart, Window};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 /// The registry is built once per target directory and reused: generating 1M caltables
 /// takes longer than measuring them.
@@ -45,7 +45,7 @@ fn lineage(c: &mut Criterion) {
     let conn = rusqlite::Connection::open(&db).unwrap();
     let mut group = c.benchmark_group("lineage");
     calprov_benches::configure(&mut group, 20, 5);
-    group.bench_function("scan_baseline/10k_solves", |b| {
+    group.bench_function(BenchmarkId::new("scan_baseline", "10k_solves"), |b| {
         b.iter(|| {
             conn.query_row(
                 "SELECT sum(length(caltable_path)) FROM calprov_solves WHERE id BETWEEN 2 AND 10001",
@@ -55,7 +55,7 @@ fn lineage(c: &mut Criterion) {
             .unwrap()
         })
     });
-    group.bench_function("impact/10k_descendants", |b| {
+    group.bench_function(BenchmarkId::new("impact", "10k_descendants"), |b| {
         b.iter(|| {
             registry
                 .impact(&hub, &BadPart::default(), Window::default(), false)
@@ -63,14 +63,17 @@ fn lineage(c: &mut Criterion) {
         })
     });
     // Not budgeted: the same walk with every finding's chain spelled out (`--explain`).
-    group.bench_function("impact_explained/10k_descendants", |b| {
-        b.iter(|| {
-            registry
-                .impact(&hub, &BadPart::default(), Window::default(), true)
-                .unwrap()
-        })
-    });
-    group.bench_function("point_baseline/one_solve", |b| {
+    group.bench_function(
+        BenchmarkId::new("impact_explained", "10k_descendants"),
+        |b| {
+            b.iter(|| {
+                registry
+                    .impact(&hub, &BadPart::default(), Window::default(), true)
+                    .unwrap()
+            })
+        },
+    );
+    group.bench_function(BenchmarkId::new("point_baseline", "one_solve"), |b| {
         b.iter(|| {
             conn.query_row(
                 "SELECT caltable_path FROM calprov_solves WHERE id = 21",
@@ -80,7 +83,7 @@ fn lineage(c: &mut Criterion) {
             .unwrap()
         })
     });
-    group.bench_function("lineage/depth_20", |b| {
+    group.bench_function(BenchmarkId::new("lineage", "depth_20"), |b| {
         b.iter(|| registry.lineage(&fixture.deep).unwrap())
     });
     group.finish();
