@@ -2,9 +2,12 @@
 //! shares. Writes, queries and the row codecs live in the sibling modules.
 
 pub(crate) mod history;
-mod lineage_queries;
+mod history_reads;
+mod import;
+mod plans;
 mod queries;
 mod rows;
+mod walks;
 mod writes;
 
 use std::path::{Path, PathBuf};
@@ -16,9 +19,11 @@ use rusqlite::Connection;
 
 use crate::Error;
 
-pub use lineage_queries::{ORIGIN_IMPORTED, Recall, SolveEntry};
+pub use history_reads::SolveEntry;
+pub use import::ORIGIN_IMPORTED;
 pub use queries::RecordResult;
 pub(crate) use rows::ANY_PROVENANCE_SQL;
+pub use walks::Recall;
 pub(crate) use writes::write_provenance;
 
 /// An open, migrated calibration registry.
