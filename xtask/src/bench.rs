@@ -18,6 +18,18 @@ struct Budget {
     id: &'static str,
     limit: Limit,
     baseline: &'static str,
+    /// The baseline's median (ms) on the machine the budget was set on. The machines are
+    /// shared: when the same-run baseline is slower than this, the whole machine is, and
+    /// the limit scales by the same factor (never below the limit itself).
+    reference_ms: f64,
+}
+
+impl Budget {
+    /// The limit for this run: scaled when the same-run baseline shows a slower machine.
+    fn effective_limit(&self, baseline: f64) -> (f64, f64) {
+        let scale = (baseline / self.reference_ms).max(1.0);
+        (self.limit.ms() * scale, scale)
+    }
 }
 
 /// What a budget bounds.
@@ -53,6 +65,7 @@ const BUDGETS: &[Budget] = &[
         id: "migrate_legacy/migrate/1000000",
         limit: Limit::Median(5_000.0),
         baseline: "migrate_legacy/scan_baseline/1000000",
+        reference_ms: 51.4,
     },
     Budget {
         package: "calprov-benches",
@@ -60,6 +73,7 @@ const BUDGETS: &[Budget] = &[
         id: "metrics/extract/100k",
         limit: Limit::Median(25.0),
         baseline: "metrics/io_floor/100k",
+        reference_ms: 1.0,
     },
     Budget {
         package: "calprov-benches",
@@ -67,6 +81,7 @@ const BUDGETS: &[Budget] = &[
         id: "metrics/extract/1000k",
         limit: Limit::Median(250.0),
         baseline: "metrics/io_floor/1000k",
+        reference_ms: 13.1,
     },
     Budget {
         package: "calprov-benches",
@@ -74,6 +89,7 @@ const BUDGETS: &[Budget] = &[
         id: "track/track_after_solve/sim_gacal",
         limit: Limit::Median(1.5),
         baseline: "track/io_floor/sim_gacal",
+        reference_ms: 0.055,
     },
     Budget {
         package: "calprov-benches",
@@ -81,6 +97,7 @@ const BUDGETS: &[Budget] = &[
         id: "track/track_after_solve/100k",
         limit: Limit::Median(15.0),
         baseline: "track/io_floor/100k",
+        reference_ms: 0.96,
     },
     Budget {
         package: "calprov-benches",
@@ -88,6 +105,7 @@ const BUDGETS: &[Budget] = &[
         id: "track/track_after_solve/1000k",
         limit: Limit::Median(100.0),
         baseline: "track/io_floor/1000k",
+        reference_ms: 13.3,
     },
     Budget {
         package: "calprov-benches",
@@ -95,6 +113,7 @@ const BUDGETS: &[Budget] = &[
         id: "lineage/impact/10k_descendants",
         limit: Limit::Median(50.0),
         baseline: "lineage/scan_baseline/10k_solves",
+        reference_ms: 0.9,
     },
     Budget {
         package: "calprov-benches",
@@ -102,18 +121,20 @@ const BUDGETS: &[Budget] = &[
         id: "lineage/lineage/depth_20",
         limit: Limit::Median(5.0),
         baseline: "lineage/point_baseline/one_solve",
+        reference_ms: 0.0047,
     },
-    // A Python pipeline runs `calprov track` once per solve. The whole process costs about
-    // 0.9 ms more than `calprov --version` on a registry whose filesystem syncs for free
-    // (tmpfs); on a disk, the four fsyncs of creating the WAL and checkpointing it when the
-    // last connection closes add 2-3 ms (docs/performance.md says why they stay). The budget
-    // holds the whole, disk included.
+    // A Python pipeline runs `calprov track` once per solve: the whole process may cost at
+    // most 2 ms more than `calprov --version`. Measured with the registry on tmpfs, where a
+    // sync costs nothing, so the budget holds calprov's own fixed cost; the same call on a
+    // disk (`track_sim_gacal_disk`, reported, not budgeted) adds the disk's four fsyncs
+    // (docs/performance.md).
     Budget {
         package: "calprov-cli",
         bench: "process",
         id: "cli_process/track_sim_gacal",
-        limit: Limit::AboveBaseline(4.5),
+        limit: Limit::AboveBaseline(2.0),
         baseline: "cli_process/version",
+        reference_ms: 2.6,
     },
 ];
 
@@ -176,7 +197,8 @@ fn report() -> Result<Vec<&'static str>> {
         let median = median_ms(&criterion, budget.id)?;
         let p99 = sample_p99_ms(&criterion, budget.id)?;
         let baseline = median_ms(&criterion, budget.baseline)?;
-        let within = budget.limit.measured(median, baseline) <= budget.limit.ms();
+        let (limit, scale) = budget.effective_limit(baseline);
+        let within = budget.limit.measured(median, baseline) <= limit;
         let verdict = match (within, budget.limit) {
             (true, Limit::Median(_)) => "ok",
             (true, Limit::AboveBaseline(_)) => "ok (budget: above baseline)",
@@ -187,10 +209,17 @@ fn report() -> Result<Vec<&'static str>> {
             budget.id,
             median,
             p99,
-            budget.limit.ms(),
+            limit,
             baseline,
             median / baseline
         );
+        if scale > 1.0 {
+            println!(
+                "{:<36} (budget {:.3} ms scaled x{scale:.2}: the same-run baseline is slower than on the reference machine)",
+                "",
+                budget.limit.ms()
+            );
+        }
         if !within {
             over.push(budget.id);
         }
