@@ -152,21 +152,19 @@ pub fn impact<E>(
     explain: bool,
     mut uses_of: impl FnMut(&[SolveId]) -> Result<Vec<Use>, E>,
 ) -> Result<Impact, E> {
-    // Chains are kept as parent links into one arena and spelled out only at the end: a
-    // walk over thousands of solves does not copy thousands of growing paths.
-    let mut names: HashMap<User, String, IdHash> = HashMap::default();
+    // Chains are kept as parent links into one arena of names and spelled out only when
+    // explaining: a walk over thousands of solves copies no growing paths. Each user gets
+    // one link, the first time it is reached (the loader gives its name then).
     let mut links = Links::default();
-    let mut found: HashMap<(Node, FindingKind), (usize, Option<String>), IdHash> =
-        HashMap::default();
+    let mut found: Vec<(usize, FindingKind, Option<String>)> = Vec::new();
+    let mut users: HashMap<User, usize, IdHash> = HashMap::default();
     let mut reached: HashMap<SolveId, (BadPart, usize), IdHash> = HashMap::default();
     let mut frontier: Vec<SolveId> = Vec::new();
     for start in starts {
-        let head = links.push(Node::Named(start.caltable.clone()), None);
+        let head = links.push(start.caltable.clone(), None);
         if let Some(ms) = &start.source_ms {
-            let at = links.push(Node::Named(ms.clone()), Some(head));
-            found
-                .entry((Node::Named(ms.clone()), FindingKind::SolvedFrom))
-                .or_insert((at, None));
+            let at = links.push(ms.clone(), Some(head));
+            found.push((at, FindingKind::SolvedFrom, None));
         }
         if let Some(id) = start.solve
             && !reached.contains_key(&id)
@@ -204,17 +202,16 @@ pub fn impact<E>(
             } else {
                 (BadPart::default(), None)
             };
-            let kind = match use_.user {
-                User::Solve(_) => FindingKind::SolvedWith,
-                User::Application(_) => FindingKind::AppliedTo,
-            };
-            let key = (Node::User(use_.user), kind);
-            let at = match found.get(&key) {
-                Some((at, _)) => *at,
+            let at = match users.get(&use_.user) {
+                Some(at) => *at,
                 None => {
-                    let at = links.push(Node::User(use_.user), Some(link));
-                    found.insert(key, (at, note));
-                    names.entry(use_.user).or_insert(use_.name);
+                    let at = links.push(use_.name, Some(link));
+                    users.insert(use_.user, at);
+                    let kind = match use_.user {
+                        User::Solve(_) => FindingKind::SolvedWith,
+                        User::Application(_) => FindingKind::AppliedTo,
+                    };
+                    found.push((at, kind, note));
                     at
                 }
             };
@@ -232,41 +229,20 @@ pub fn impact<E>(
             }
         }
     }
-    let name = |node: &Node| match node {
-        Node::Named(name) => name.clone(),
-        Node::User(user) => names
-            .get(user)
-            .cloned()
-            .unwrap_or_else(|| format!("{user:?}")),
-    };
     // One finding per target and kind: several solves of one caltable, or several
-    // applications to one MS, make one finding (the first reached). Chains are spelled out
-    // only when asked for.
-    let mut by_arrival: Vec<_> = found.into_iter().collect();
-    by_arrival.sort_unstable_by_key(|(_, (at, _))| *at);
-    let mut findings: Vec<Finding> = by_arrival
+    // applications to one MS, make one finding (the first reached). `found` is in arrival
+    // order, so a stable sort keeps the first of each first.
+    let mut findings: Vec<Finding> = found
         .into_iter()
-        .map(|((node, kind), (at, note))| Finding {
-            target: name(&node),
+        .map(|(at, kind, note)| Finding {
+            target: links.name(at).to_owned(),
             kind,
-            path: if explain {
-                links.spell(at, &name)
-            } else {
-                Vec::new()
-            },
+            path: if explain { links.spell(at) } else { Vec::new() },
             note,
         })
         .collect();
-    // The first reached of a repeated target and kind is kept; the rest are sorted.
-    let mut seen: std::collections::HashSet<(&str, FindingKind), IdHash> = Default::default();
-    let keep: Vec<bool> = findings
-        .iter()
-        .map(|f| seen.insert((f.target.as_str(), f.kind)))
-        .collect();
-    drop(seen);
-    let mut keep = keep.into_iter();
-    findings.retain(|_| keep.next().unwrap_or(false));
-    findings.sort_unstable_by(|a, b| (&a.target, a.kind).cmp(&(&b.target, b.kind)));
+    findings.sort_by(|a, b| (&a.target, a.kind).cmp(&(&b.target, b.kind)));
+    findings.dedup_by(|later, first| later.target == first.target && later.kind == first.kind);
     let mut impact = Impact::default();
     for finding in &findings {
         match finding.kind {
@@ -277,13 +253,6 @@ pub fn impact<E>(
     impact.ms.dedup();
     impact.findings = findings;
     Ok(impact)
-}
-
-/// A step of a chain: a name known from the start, or a user looked up at the end.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Node {
-    Named(String),
-    User(User),
 }
 
 /// The walk's keys are solve ids and paths from the registry, not hostile input: SipHash
@@ -332,24 +301,28 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
-/// Chains as parent links: each entry is a step and the entry before it.
+/// Chains as parent links: each entry is a name and the entry before it.
 #[derive(Default)]
 struct Links {
-    entries: Vec<(Node, Option<usize>)>,
+    entries: Vec<(String, Option<usize>)>,
 }
 
 impl Links {
-    fn push(&mut self, node: Node, parent: Option<usize>) -> usize {
-        self.entries.push((node, parent));
+    fn push(&mut self, name: String, parent: Option<usize>) -> usize {
+        self.entries.push((name, parent));
         self.entries.len() - 1
     }
 
-    /// The chain ending at `at`, first step first.
-    fn spell(&self, at: usize, name: &impl Fn(&Node) -> String) -> Vec<String> {
+    fn name(&self, at: usize) -> &str {
+        &self.entries[at].0
+    }
+
+    /// The chain ending at `at`, first name first.
+    fn spell(&self, at: usize) -> Vec<String> {
         let mut chain = Vec::new();
         let mut next = Some(at);
         while let Some(i) = next {
-            chain.push(name(&self.entries[i].0));
+            chain.push(self.entries[i].0.clone());
             next = self.entries[i].1;
         }
         chain.reverse();
