@@ -25,7 +25,11 @@ fn main() -> Result<(), calprov_core::Error> {
     let caltable = dir.join("obs1_gacal");
     let ms = dir.join("obs1.ms").to_string_lossy().into_owned();
 
-    // What CASA's gaincal would have written.
+    // What CASA's gaincal would have written (a rerun starts from scratch: only a table
+    // this example wrote before is removed).
+    if caltable.join("table.dat").is_file() {
+        std::fs::remove_dir_all(&caltable).unwrap();
+    }
     write_synthetic_caltable(&caltable, &SyntheticSpec::gain(1680))?;
     let caltable = caltable.to_string_lossy().into_owned();
 
