@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 
-pub use calprov_casa::{DEFAULT_COMMAND_LIMIT, truncate_command};
+pub use calprov_casa::truncate_command;
 
 /// Renders `task(key=value, ...)` from a JSON object of keyword arguments: keys sorted,
 /// `null` values dropped, Python literals that `ast.literal_eval` reads back.

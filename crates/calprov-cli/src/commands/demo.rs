@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use calprov_core::caltable::{SyntheticKind, SyntheticSpec, write_synthetic_caltable};
 use calprov_core::db_path::{DbLocation, DbRule, resolve_db_path};
 use calprov_core::env::Environment;
-use calprov_core::{NewCaltable, RegisterMode, SolveRecord, TrackOutcome, track_after_solve};
+use calprov_core::{NewCaltable, RegisterMode, SolveRecord, track_after_solve};
 use serde_json::json;
 
 use crate::args::DemoArgs;
@@ -126,15 +126,15 @@ pub fn run(ctx: &Context, explicit_db: bool, args: DemoArgs) -> Result<Exit, Cli
             solver_command: None,
         };
         let outcome = track_after_solve(&mut registry, &solve, &config);
-        let detail = match &outcome {
-            TrackOutcome::Tracked(s) | TrackOutcome::Partial { summary: s, .. } => format!(
+        let detail = match outcome.summary() {
+            Some(s) => format!(
                 "{} in {:.2} ms, CASA {} from {}",
                 outcome.name(),
                 s.latency_us as f64 / 1e3,
                 s.solver_version.as_deref().unwrap_or("?"),
                 s.version_step.map(|v| v.name()).unwrap_or("-")
             ),
-            other => other.name().to_owned(),
+            None => outcome.name().to_owned(),
         };
         log.push_str(&format!("tracked    {caltable}: {detail}\n"));
     }
