@@ -3,6 +3,8 @@
 //! memory: the walks ask a loader for one frontier at a time, so their memory is bounded by
 //! the answer, not by the registry.
 
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
@@ -24,13 +26,14 @@ pub enum User {
 
 /// One use of a solve, with what decides whether the bad part reaches the user.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Use {
+pub struct Use<'a> {
     /// The solve used.
     pub used: SolveId,
     /// Who used it.
     pub user: User,
-    /// The user's caltable (a solve) or MS (an application).
-    pub name: String,
+    /// The user's caltable (a solve) or MS (an application): borrowed from the loader's row,
+    /// since the walk copies a name only the first time it meets the user.
+    pub name: Cow<'a, str>,
     /// The user's spwmap for this table.
     pub spwmap: Option<Vec<i64>>,
     /// The user's data selection (`None`: all the data; boxed because most walks never
@@ -144,115 +147,173 @@ pub fn needs_selections(bad: &BadPart, window: Window) -> bool {
 
 /// Walks down from `starts`: every solve that applied a bad solve (and what its selection
 /// and spwmap let the bad part reach), recursively, and every application of any of them.
-/// `uses_of` returns the uses of a frontier of solves.
+/// `uses_of(frontier, visit)` calls `visit` with each use of the frontier's solves: the uses
+/// stream through the walk rather than being collected, as a level can hold tens of
+/// thousands.
 pub fn impact<E>(
     starts: &[Start],
     bad: &BadPart,
     window: Window,
     explain: bool,
-    mut uses_of: impl FnMut(&[SolveId]) -> Result<Vec<Use>, E>,
+    mut uses_of: impl FnMut(&[SolveId], &mut dyn FnMut(Use<'_>)) -> Result<(), E>,
 ) -> Result<Impact, E> {
-    // Chains are kept as parent links into one arena of names and spelled out only when
-    // explaining: a walk over thousands of solves copies no growing paths. Each user gets
-    // one link, the first time it is reached (the loader gives its name then).
-    let mut links = Links::default();
-    let mut found: Vec<(usize, FindingKind, Option<String>)> = Vec::new();
-    let mut users: HashMap<User, usize, IdHash> = HashMap::default();
-    let mut reached: HashMap<SolveId, (BadPart, usize), IdHash> = HashMap::default();
-    let mut frontier: Vec<SolveId> = Vec::new();
+    let mut walk = ImpactWalk {
+        filtered: bad.antennas.is_some() || bad.spws.is_some(),
+        window,
+        ..ImpactWalk::default()
+    };
     for start in starts {
-        let head = links.push(start.caltable.clone(), None);
+        let head = walk.links.push(start.caltable.clone(), None);
         if let Some(ms) = &start.source_ms {
-            let at = links.push(ms.clone(), Some(head));
-            found.push((at, FindingKind::SolvedFrom, None));
+            let at = walk.links.push(ms.clone(), Some(head));
+            walk.found.push((at, FindingKind::SolvedFrom, None));
         }
         if let Some(id) = start.solve
-            && !reached.contains_key(&id)
+            && !walk.reached.contains_key(&id)
         {
-            reached.insert(id, (bad.clone(), head));
-            frontier.push(id);
+            walk.reached.insert(id, head);
+            if walk.filtered {
+                walk.parts.insert(id, bad.clone());
+            }
+            walk.frontier.push(id);
         }
     }
-    let filtered = bad.antennas.is_some() || bad.spws.is_some();
-    while !frontier.is_empty() {
-        let level = std::mem::take(&mut frontier);
-        for use_ in uses_of(&level)? {
-            if !window.contains(use_.at) {
-                continue;
+    while !walk.frontier.is_empty() {
+        let mut level = std::mem::take(&mut walk.frontier);
+        // Ascending and once each: the loader's index seeks then move forward only.
+        level.sort_unstable();
+        level.dedup();
+        uses_of(&level, &mut |use_| walk.visit(use_))?;
+    }
+    Ok(walk.finish(explain))
+}
+
+/// The state of one impact walk.
+///
+/// Chains are kept as parent links into one arena of names and spelled out only when
+/// explaining: a walk over thousands of solves copies no growing paths. Each user gets one
+/// link, the first time it is reached.
+#[derive(Default)]
+struct ImpactWalk {
+    filtered: bool,
+    window: Window,
+    links: Links,
+    /// Findings in arrival order: the link of the target, how, and a note.
+    found: Vec<(usize, FindingKind, Option<String>)>,
+    /// Each user met so far, and its link.
+    users: HashMap<User, usize, IdHash>,
+    /// Each solve reached, and its link.
+    reached: HashMap<SolveId, usize, IdHash>,
+    /// The bad part that reached each solve, in a filtered walk only (unfiltered, it is all
+    /// of every table): the walk's hot map stays small.
+    parts: HashMap<SolveId, BadPart, IdHash>,
+    /// The solves to expand next.
+    frontier: Vec<SolveId>,
+}
+
+impl ImpactWalk {
+    fn visit(&mut self, use_: Use<'_>) {
+        if !self.window.contains(use_.at) {
+            return;
+        }
+        let Some(&link) = self.reached.get(&use_.used) else {
+            return;
+        };
+        let (mapped, note) = if self.filtered {
+            let Some(part) = self.parts.get(&use_.used) else {
+                return;
+            };
+            let mapped = BadPart {
+                antennas: part.antennas.clone(),
+                spws: part
+                    .spws
+                    .as_ref()
+                    .map(|s| map_spws(s, use_.spwmap.as_deref())),
+            };
+            let everything = Selection::default();
+            let selection = use_.selection.as_deref().unwrap_or(&everything);
+            match reach(selection, &mapped) {
+                Reach::Miss => return,
+                Reach::Hit => (Some(mapped), None),
+                Reach::Unknown(why) => (Some(mapped), Some(format!("{why}: counted as a hit"))),
             }
-            let Some((part, link)) = reached.get(&use_.used) else {
-                continue;
-            };
-            let link = *link;
-            let (mapped, note) = if filtered {
-                let mapped = BadPart {
-                    antennas: part.antennas.clone(),
-                    spws: part
-                        .spws
-                        .as_ref()
-                        .map(|s| map_spws(s, use_.spwmap.as_deref())),
+        } else {
+            (None, None)
+        };
+        let at = match self.users.get(&use_.user) {
+            Some(at) => *at,
+            None => {
+                let at = self.links.push(use_.name.into_owned(), Some(link));
+                self.users.insert(use_.user, at);
+                let kind = match use_.user {
+                    User::Solve(_) => FindingKind::SolvedWith,
+                    User::Application(_) => FindingKind::AppliedTo,
                 };
-                let everything = Selection::default();
-                let selection = use_.selection.as_deref().unwrap_or(&everything);
-                match reach(selection, &mapped) {
-                    Reach::Miss => continue,
-                    Reach::Hit => (mapped, None),
-                    Reach::Unknown(why) => (mapped, Some(format!("{why}: counted as a hit"))),
-                }
-            } else {
-                (BadPart::default(), None)
-            };
-            let at = match users.get(&use_.user) {
-                Some(at) => *at,
-                None => {
-                    let at = links.push(use_.name, Some(link));
-                    users.insert(use_.user, at);
-                    let kind = match use_.user {
-                        User::Solve(_) => FindingKind::SolvedWith,
-                        User::Application(_) => FindingKind::AppliedTo,
-                    };
-                    found.push((at, kind, note));
-                    at
+                self.found.push((at, kind, note));
+                at
+            }
+        };
+        if let User::Solve(id) = use_.user {
+            let new = match self.reached.entry(id) {
+                Entry::Occupied(_) => false,
+                Entry::Vacant(slot) => {
+                    slot.insert(at);
+                    true
                 }
             };
-            if let User::Solve(id) = use_.user {
-                let grew = match reached.get_mut(&id) {
-                    Some((known, _)) => known.absorb(&mapped),
-                    None => {
-                        reached.insert(id, (mapped, at));
+            // Unfiltered, a solve reached once is reached with all of its table; filtered, it
+            // is walked again whenever more of it turns bad.
+            let grew = match mapped {
+                None => new,
+                Some(mapped) => match self.parts.entry(id) {
+                    Entry::Occupied(mut known) => known.get_mut().absorb(&mapped),
+                    Entry::Vacant(slot) => {
+                        slot.insert(mapped);
                         true
                     }
-                };
-                if grew {
-                    frontier.push(id);
-                }
+                },
+            };
+            if grew {
+                self.frontier.push(id);
             }
         }
     }
-    // One finding per target and kind: several solves of one caltable, or several
-    // applications to one MS, make one finding (the first reached). `found` is in arrival
-    // order, so a stable sort keeps the first of each first.
-    let mut findings: Vec<Finding> = found
-        .into_iter()
-        .map(|(at, kind, note)| Finding {
-            target: links.name(at).to_owned(),
-            kind,
-            path: if explain { links.spell(at) } else { Vec::new() },
-            note,
-        })
-        .collect();
-    findings.sort_by(|a, b| (&a.target, a.kind).cmp(&(&b.target, b.kind)));
-    findings.dedup_by(|later, first| later.target == first.target && later.kind == first.kind);
-    let mut impact = Impact::default();
-    for finding in &findings {
-        match finding.kind {
-            FindingKind::SolvedWith => impact.caltables.push(finding.target.clone()),
-            _ => impact.ms.push(finding.target.clone()),
+
+    /// One finding per target and kind: several solves of one caltable, or several
+    /// applications to one MS, make one finding (the first reached). `found` is in arrival
+    /// order, so a stable sort keeps the first of each first.
+    fn finish(mut self, explain: bool) -> Impact {
+        let mut findings: Vec<Finding> = Vec::with_capacity(self.found.len());
+        for (at, kind, note) in std::mem::take(&mut self.found) {
+            findings.push(Finding {
+                // Without chains to spell, each name is needed once more: moved, not copied.
+                target: if explain {
+                    self.links.name(at).to_owned()
+                } else {
+                    self.links.take_name(at)
+                },
+                kind,
+                path: if explain {
+                    self.links.spell(at)
+                } else {
+                    Vec::new()
+                },
+                note,
+            });
         }
+        findings.sort_by(|a, b| (&a.target, a.kind).cmp(&(&b.target, b.kind)));
+        findings.dedup_by(|later, first| later.target == first.target && later.kind == first.kind);
+        let mut impact = Impact::default();
+        for finding in &findings {
+            match finding.kind {
+                FindingKind::SolvedWith => impact.caltables.push(finding.target.clone()),
+                _ => impact.ms.push(finding.target.clone()),
+            }
+        }
+        impact.ms.dedup();
+        impact.findings = findings;
+        impact
     }
-    impact.ms.dedup();
-    impact.findings = findings;
-    Ok(impact)
 }
 
 /// The walk's keys are solve ids and paths from the registry, not hostile input: SipHash
@@ -315,6 +376,11 @@ impl Links {
 
     fn name(&self, at: usize) -> &str {
         &self.entries[at].0
+    }
+
+    /// The name at `at`, leaving an empty one: for a last use of the arena.
+    fn take_name(&mut self, at: usize) -> String {
+        std::mem::take(&mut self.entries[at].0)
     }
 
     /// The chain ending at `at`, first name first.

@@ -86,12 +86,12 @@ fn selections_parse_or_say_why_not() {
     assert_eq!(map_spws(&bad, None), bad);
 }
 
-fn solve_use(used: i64, user: i64, selection: Selection) -> Use {
+fn solve_use(used: i64, user: i64, selection: Selection) -> Use<'static> {
     let selection = Some(Box::new(selection));
     Use {
         used,
         user: User::Solve(user),
-        name: format!("/c/t{user}"),
+        name: format!("/c/t{user}").into(),
         spwmap: None,
         selection,
         at: user as f64,
@@ -141,12 +141,11 @@ fn antenna_and_spw_selections_limit_what_is_reached() {
             &bad,
             Window::default(),
             true,
-            |frontier: &[i64]| -> Result<Vec<Use>, ()> {
-                Ok(uses
-                    .iter()
+            |frontier: &[i64], visit: &mut dyn FnMut(Use<'_>)| -> Result<(), ()> {
+                uses.iter()
                     .filter(|u| frontier.contains(&u.used))
-                    .cloned()
-                    .collect())
+                    .for_each(|u| visit(u.clone()));
+                Ok(())
             },
         )
         .unwrap()
@@ -214,14 +213,14 @@ proptest! {
     #[test]
     fn impact_equals_reachability((n, edges, apps) in dag(), start in 0usize..40) {
         let start = start % n;
-        let mut uses: Vec<Use> = edges
+        let mut uses: Vec<Use<'static>> = edges
             .iter()
             .map(|(a, b)| solve_use(*a as i64, *b as i64, Selection::default()))
             .collect();
         uses.extend(apps.iter().map(|(solve, ms)| Use {
             used: *solve as i64,
             user: User::Application(*ms as i64),
-            name: format!("/ms/{ms}"),
+            name: format!("/ms/{ms}").into(),
             spwmap: None,
             selection: None,
             at: 0.0,
@@ -231,8 +230,9 @@ proptest! {
             &BadPart::default(),
             Window::default(),
             false,
-            |frontier: &[i64]| -> Result<Vec<Use>, ()> {
-                Ok(uses.iter().filter(|u| frontier.contains(&u.used)).cloned().collect())
+            |frontier: &[i64], visit: &mut dyn FnMut(Use<'_>)| -> Result<(), ()> {
+                uses.iter().filter(|u| frontier.contains(&u.used)).for_each(|u| visit(u.clone()));
+                Ok(())
             },
         )
         .unwrap();

@@ -65,11 +65,6 @@ pub(super) fn selection_of(text: Option<String>) -> Option<Box<Selection>> {
     }
 }
 
-/// Frontier ids as the JSON array `json_each` reads.
-pub(super) fn id_list(ids: &[SolveId]) -> String {
-    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
-}
-
 impl Registry {
     /// The current (latest) solve of a caltable.
     pub fn current_solve(&self, caltable: &str) -> Result<Option<SolveId>, Error> {

@@ -1,6 +1,6 @@
 //! Re-solve plans from the history: the steps, in dependency order (`crate::lineage::plan`).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use rusqlite::OptionalExtension;
 use serde_json::Value;
@@ -29,15 +29,13 @@ impl Registry {
             let mut seen: BTreeSet<SolveId> = frontier.iter().copied().collect();
             while !frontier.is_empty() {
                 let mut next = Vec::new();
-                for use_ in self.uses_of(&frontier, false, &mut HashSet::new())? {
-                    match use_.user {
-                        User::Solve(id) if seen.insert(id) => next.push(id),
-                        User::Application(id) => {
-                            applications.insert(id);
-                        }
-                        _ => {}
+                self.uses_of(&frontier, false, &mut |use_| match use_.user {
+                    User::Solve(id) if seen.insert(id) => next.push(id),
+                    User::Application(id) => {
+                        applications.insert(id);
                     }
-                }
+                    _ => {}
+                })?;
                 pending.extend(&next);
                 frontier = next;
             }

@@ -2,13 +2,14 @@
 //! walk is pure (`crate::lineage::graph`); this module loads one frontier at a time, from
 //! covering indexes when no selection matters.
 
-use std::collections::{BTreeSet, HashSet};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use rusqlite::params;
 use serde::Serialize;
 
 use super::Registry;
-use super::history_reads::{SOLVE_COLUMNS, id_list, selection_of, solve_info, spwmap_of};
+use super::history_reads::{SOLVE_COLUMNS, selection_of, solve_info, spwmap_of};
 use crate::Error;
 use crate::lineage::graph::{
     BadPart, Impact, SolveId, SolveInfo, Start, Use, User, Window, impact, needs_selections,
@@ -26,79 +27,82 @@ pub struct Recall {
 }
 
 impl Registry {
-    /// Every use of the solves in `frontier`: later solves that applied them and
-    /// applications, by id.
+    /// Calls `visit` with every use of the solves in `frontier`: later solves that applied
+    /// them and applications, by id.
     ///
-    /// Without `detail` (an unfiltered walk does not look at selections, spwmaps or times)
-    /// both queries are answered from covering indexes alone, names included; and a user's
-    /// name is read only the first time it appears (`named` holds those already given), since
-    /// the unfiltered walk takes every row it is given and needs each name once.
+    /// The frontier drives the join as runs of consecutive ids (`id_runs`): each run is one
+    /// seek into the covering index and a forward read, and no temporary index of the ids is
+    /// built. Solves recorded one after another (a pipeline's chain) are consecutive ids, so
+    /// a walk's levels are mostly runs; scattered ids cost one seek each, as before. Without `detail` (an unfiltered
+    /// walk does not look at selections, spwmaps or times) both queries are answered from
+    /// covering indexes alone, names included; names are lent from the row, not copied.
     pub(super) fn uses_of(
         &self,
         frontier: &[SolveId],
         detail: bool,
-        named: &mut HashSet<User>,
-    ) -> Result<Vec<Use>, Error> {
+        visit: &mut dyn FnMut(Use<'_>),
+    ) -> Result<(), Error> {
         let db = self.path();
-        let ids = id_list(frontier);
-        let mut uses = Vec::with_capacity(frontier.len() * 4);
+        let runs = id_runs(frontier);
         let queries: [WalkQuery; 2] = if detail {
             [
                 (
                     "SELECT i.input_solve_id, i.solve_id, i.spwmap, s.selection, s.solved_at, i.caltable_path \
-                     FROM calprov_solve_inputs i JOIN calprov_solves s ON s.id = i.solve_id \
-                     WHERE i.input_solve_id IN (SELECT value FROM json_each(?1))",
+                     FROM json_each(?1) f JOIN calprov_solve_inputs i \
+                     ON i.input_solve_id BETWEEN f.value ->> 0 AND f.value ->> 1 \
+                     JOIN calprov_solves s ON s.id = i.solve_id",
                     User::Solve,
                 ),
                 (
                     "SELECT t.solve_id, t.application_id, t.spwmap, a.selection, a.applied_at, t.ms_path \
-                     FROM calprov_application_tables t JOIN calprov_applications a ON a.id = t.application_id \
-                     WHERE t.solve_id IN (SELECT value FROM json_each(?1))",
+                     FROM json_each(?1) f JOIN calprov_application_tables t \
+                     ON t.solve_id BETWEEN f.value ->> 0 AND f.value ->> 1 \
+                     JOIN calprov_applications a ON a.id = t.application_id",
                     User::Application,
                 ),
             ]
         } else {
             [
                 (
-                    "SELECT input_solve_id, solve_id, NULL, NULL, 0.0, caltable_path FROM calprov_solve_inputs \
-                     WHERE input_solve_id IN (SELECT value FROM json_each(?1))",
+                    "SELECT i.input_solve_id, i.solve_id, NULL, NULL, NULL, i.caltable_path \
+                     FROM json_each(?1) f JOIN calprov_solve_inputs i \
+                     ON i.input_solve_id BETWEEN f.value ->> 0 AND f.value ->> 1",
                     User::Solve,
                 ),
                 (
-                    "SELECT solve_id, application_id, NULL, NULL, 0.0, ms_path FROM calprov_application_tables \
-                     WHERE solve_id IN (SELECT value FROM json_each(?1))",
+                    "SELECT t.solve_id, t.application_id, NULL, NULL, NULL, t.ms_path \
+                     FROM json_each(?1) f JOIN calprov_application_tables t \
+                     ON t.solve_id BETWEEN f.value ->> 0 AND f.value ->> 1",
                     User::Application,
                 ),
             ]
         };
+        let walk_error = |e| Error::sql(db, "walk the lineage")(e);
         for (sql, user) in queries {
-            let mut stmt = self
-                .connection()
-                .prepare_cached(sql)
-                .map_err(Error::sql(db, "walk the lineage"))?;
-            let rows = stmt
-                .query_map([&ids], |r| {
-                    let user = user(r.get(1)?);
-                    let name = if detail || named.insert(user) {
-                        r.get(5)?
-                    } else {
-                        String::new()
-                    };
-                    Ok(Use {
-                        used: r.get(0)?,
-                        user,
-                        name,
-                        spwmap: spwmap_of(r.get(2)?),
-                        selection: selection_of(r.get(3)?),
-                        at: r.get(4)?,
-                    })
-                })
-                .map_err(Error::sql(db, "walk the lineage"))?;
-            for row in rows {
-                uses.push(row.map_err(Error::sql(db, "walk the lineage"))?);
+            let mut stmt = self.connection().prepare_cached(sql).map_err(walk_error)?;
+            let mut rows = stmt.query([&runs]).map_err(walk_error)?;
+            while let Some(r) = rows.next().map_err(walk_error)? {
+                let name = r
+                    .get_ref(5)
+                    .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
+                    .map_err(walk_error)?;
+                let mut use_ = Use {
+                    used: r.get(0).map_err(walk_error)?,
+                    user: user(r.get(1).map_err(walk_error)?),
+                    name: Cow::Borrowed(name),
+                    spwmap: None,
+                    selection: None,
+                    at: 0.0,
+                };
+                if detail {
+                    use_.spwmap = spwmap_of(r.get(2).map_err(walk_error)?);
+                    use_.selection = selection_of(r.get(3).map_err(walk_error)?);
+                    use_.at = r.get(4).map_err(walk_error)?;
+                }
+                visit(use_);
             }
         }
-        Ok(uses)
+        Ok(())
     }
 
     /// Everything the given caltables touched, transitively: their source MSes, every
@@ -126,9 +130,8 @@ impl Registry {
             });
         }
         let detail = needs_selections(bad, window);
-        let mut named = HashSet::new();
-        impact(&starts, bad, window, explain, |frontier| {
-            self.uses_of(frontier, detail, &mut named)
+        impact(&starts, bad, window, explain, |frontier, visit| {
+            self.uses_of(frontier, detail, visit)
         })
     }
 
@@ -158,7 +161,6 @@ impl Registry {
             .map_err(Error::sql(db, "recall"))?
             .collect::<Result<_, _>>()
             .map_err(Error::sql(db, "recall"))?;
-        let mut named = HashSet::new();
         let starts: Vec<Start> = solves
             .iter()
             .map(|s| Start {
@@ -172,7 +174,7 @@ impl Registry {
             &BadPart::default(),
             Window::default(),
             false,
-            |frontier| self.uses_of(frontier, false, &mut named),
+            |frontier, visit| self.uses_of(frontier, false, visit),
         )?;
         // The recalled tables themselves are affected too.
         let mut caltables: BTreeSet<String> = impact.caltables.into_iter().collect();
@@ -186,5 +188,61 @@ impl Registry {
     }
 }
 
+/// The distinct `ids` as runs of consecutive ids, the JSON `[[first, last], ...]` that the
+/// walk queries read with `json_each`.
+pub(super) fn id_runs(ids: &[SolveId]) -> String {
+    use std::fmt::Write as _;
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut json = String::with_capacity(16 + sorted.len() * 8);
+    json.push('[');
+    let mut rest = sorted.into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let mut last = first;
+        while let Some(next) = rest.next_if(|n| last.checked_add(1) == Some(*n)) {
+            last = next;
+        }
+        if json.len() > 1 {
+            json.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(json, "[{first},{last}]");
+    }
+    json.push(']');
+    json
+}
+
 /// A walk query and how its second column names the user.
 type WalkQuery = (&'static str, fn(i64) -> User);
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::id_runs;
+
+    #[test]
+    fn consecutive_ids_make_one_run() {
+        assert_eq!(id_runs(&[]), "[]");
+        assert_eq!(id_runs(&[7, 3, 4, 5, 5, 9, 8]), "[[3,5],[7,9]]");
+        assert_eq!(
+            id_runs(&[i64::MAX, i64::MIN]),
+            format!("[[{},{}],[{},{}]]", i64::MIN, i64::MIN, i64::MAX, i64::MAX)
+        );
+    }
+
+    proptest! {
+        /// The runs, read back as SQLite's JSON reader would, cover exactly the ids.
+        #[test]
+        fn runs_cover_exactly_the_ids(ids in proptest::collection::vec(-50i64..50, 0..60)) {
+            let runs: Vec<(i64, i64)> = serde_json::from_str(&id_runs(&ids)).unwrap();
+            let covered: Vec<i64> = runs.iter().flat_map(|(a, b)| *a..=*b).collect();
+            let mut expected = ids.clone();
+            expected.sort_unstable();
+            expected.dedup();
+            prop_assert_eq!(covered, expected);
+            prop_assert!(runs.windows(2).all(|w| w[0].1 + 1 < w[1].0), "runs are maximal");
+        }
+    }
+}
