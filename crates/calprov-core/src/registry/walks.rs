@@ -33,9 +33,11 @@ impl Registry {
     /// The frontier drives the join as runs of consecutive ids (`id_runs`): each run is one
     /// seek into the covering index and a forward read, and no temporary index of the ids is
     /// built. Solves recorded one after another (a pipeline's chain) are consecutive ids, so
-    /// a walk's levels are mostly runs; scattered ids cost one seek each, as before. Without `detail` (an unfiltered
-    /// walk does not look at selections, spwmaps or times) both queries are answered from
-    /// covering indexes alone, names included; names are lent from the row, not copied.
+    /// a walk's levels are mostly runs; scattered ids cost one seek each, as before.
+    ///
+    /// Without `detail` (an unfiltered walk does not look at selections, spwmaps or times)
+    /// both queries are answered from covering indexes alone, names included; names are lent
+    /// from the row, not copied.
     pub(super) fn uses_of(
         &self,
         frontier: &[SolveId],
