@@ -179,10 +179,9 @@ pub fn impact<E>(
         }
     }
     while !walk.frontier.is_empty() {
-        let mut level = std::mem::take(&mut walk.frontier);
-        // Ascending and once each: the loader's index seeks then move forward only.
-        level.sort_unstable();
-        level.dedup();
+        // A solve may be pushed twice in a level (a filtered walk widening its bad part);
+        // visiting its uses twice is harmless, and the loader orders its own reads.
+        let level = std::mem::take(&mut walk.frontier);
         uses_of(&level, &mut |use_| walk.visit(use_))?;
     }
     Ok(walk.finish(explain))
