@@ -4,6 +4,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::{run_checked, workspace_root};
 
+/// Seconds one input may take before libFuzzer reports it as a hang.
+const PER_INPUT_TIMEOUT_S: u32 = 20;
+
 pub fn run(args: &[String]) -> Result<()> {
     let mut seconds = 60u64;
     let mut build_only = false;
@@ -55,6 +58,9 @@ pub fn run(args: &[String]) -> Result<()> {
             .arg(&seeds)
             .arg("--")
             .arg(format!("-max_total_time={seconds}"))
+            // libFuzzer's default (1,200 s per input) would let one slow input eat CI's budget;
+            // no target needs more than a fraction of a second per input.
+            .arg(format!("-timeout={PER_INPUT_TIMEOUT_S}"))
             .arg("-print_final_stats=1");
         run_checked(&mut cmd)?;
     }

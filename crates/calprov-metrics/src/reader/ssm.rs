@@ -88,6 +88,14 @@ impl<'t> SsmColumn<'t> {
             let last = usize::try_from(bucket.end_row)
                 .unwrap_or(usize::MAX)
                 .min(end - 1);
+            // A damaged index (last rows out of order) can name a bucket that does not hold
+            // `row`; walking on would loop forever on the same row or read before the bucket.
+            if first > row || last < row {
+                return Err(format!(
+                    "column {}: the bucket index is out of order at row {row} (bucket {} holds rows {}..={})",
+                    self.desc.name, bucket.number, bucket.start_row, bucket.end_row
+                ));
+            }
             for r in row..=last {
                 let offset = (r - first)
                     .checked_mul(cell_size)

@@ -1,5 +1,6 @@
 //! Inputs the fuzzers found, kept as tests. Each file is a `caltable_metrics` fuzz input:
 //! one selector byte (0 table.dat, 1 table.f0, 2 table.f0i) and the file's new content.
+//! A `timeout-` input once kept the reader busy for minutes: it must now fail at once.
 
 use std::path::Path;
 

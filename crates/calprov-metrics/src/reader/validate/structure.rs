@@ -412,6 +412,15 @@ pub(super) fn check_ssm_file(
                 "the bucket index starts at offset {index_bucket_offset} of a {bucket_size}-byte bucket"
             )));
         }
+        // The reader follows the chain of index buckets up to `nr_index_buckets` times, even
+        // around a cycle and after the index is complete: a count beyond the buckets the file
+        // holds would keep it (and this check) busy for billions of steps.
+        let buckets_in_file = len.saturating_sub(casacure::ssm::DATA_START) / bucket_size;
+        if nr_index_buckets as usize > buckets_in_file {
+            return Err(Halt::Implausible(format!(
+                "the bucket index claims {nr_index_buckets} index buckets in a file of {buckets_in_file}"
+            )));
+        }
         // Assemble the index stream as the reader does, then walk it.
         let mut stream = Vec::with_capacity(index_length as usize);
         let mut left = index_length as usize;
@@ -435,7 +444,7 @@ pub(super) fn check_ssm_file(
             let take = left.min(room);
             stream.extend_from_slice(bucket.get(from..from + take).ok_or(Halt::Stop)?);
             left -= take;
-            if next < 0 {
+            if next < 0 || left == 0 {
                 break;
             }
             bucket_nr = next as usize;
