@@ -65,20 +65,11 @@ fn a_registry_holding_a_full_text_table_still_opens_and_tracks() {
     crate::support::copy_dir(&crate::support::testdata().join("sim_gacal"), &caltable);
     let caltable = caltable.to_str().unwrap();
     crate::support::register(&db, "obs", caltable, "GA", "40");
-    let out = crate::support::calprov(
+    let out = crate::support::track_gaincal(
         &db,
-        &[
-            "track",
-            "--caltable",
-            caltable,
-            "--ms",
-            "/data/obs.ms",
-            "--task",
-            "gaincal",
-            "--params",
-            r#"{"vis": "/data/obs.ms", "solint": "int"}"#,
-            "--strict",
-        ],
+        caltable,
+        r#"{"vis": "/data/obs.ms", "solint": "int"}"#,
+        &["--strict"],
     );
     assert!(
         out.status.success(),

@@ -31,6 +31,24 @@ pub fn clean_env(cmd: &mut Command) {
     }
 }
 
+/// `calprov track` of a `gaincal` solve of `/data/obs.ms` that wrote `caltable`, with the
+/// task's `params` (JSON) and `extra` flags.
+pub fn track_gaincal(db: &Path, caltable: &str, params: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "track",
+        "--caltable",
+        caltable,
+        "--ms",
+        "/data/obs.ms",
+        "--task",
+        "gaincal",
+        "--params",
+        params,
+    ];
+    args.extend_from_slice(extra);
+    calprov(db, &args)
+}
+
 pub fn stdout_json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(

@@ -11,19 +11,12 @@ fn gacal_copy(dir: &std::path::Path) -> String {
 }
 
 fn track(db: &std::path::Path, caltable: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "track",
-        "--caltable",
+    crate::support::track_gaincal(
+        db,
         caltable,
-        "--ms",
-        "/data/obs.ms",
-        "--task",
-        "gaincal",
-        "--params",
         r#"{"vis": "/data/obs.ms", "gaintable": ["/c/k", "/c/b"], "refant": "OV03", "spw": null, "minsnr": 3}"#,
-    ];
-    args.extend_from_slice(extra);
-    calprov(db, &args)
+        extra,
+    )
 }
 
 #[test]
