@@ -66,6 +66,12 @@ pub enum Command {
     Sets(JsonFlag),
     /// Retire every caltable of a set.
     Retire(RetireArgs),
+    /// Is each caltable still the one its latest solve recorded? Says what changed.
+    ///
+    /// Verdicts: unchanged, missing, unreadable, flags_edited, rows_appended,
+    /// solutions_changed, keywords_changed, subtables_changed, no_fingerprint. Exits 0 when
+    /// every caltable is unchanged, 1 when any is not, 3 when the registry cannot be read.
+    Verify(VerifyArgs),
     /// Print the quality metrics and QA verdict of a caltable.
     Metrics(MetricsArgs),
     /// Print the CASA version and the detection step that found it.
@@ -82,6 +88,25 @@ pub enum Command {
     GenCaltable(GenCaltableArgs),
     /// Run the whole flow on a fresh registry: solve-like tables, register, track, query.
     Demo(DemoArgs),
+}
+
+/// `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Caltable directories (or use --set / --all).
+    #[arg(conflicts_with_all = ["set", "all"], required_unless_present_any = ["set", "all"])]
+    pub caltables: Vec<String>,
+    /// Every caltable of this set that is not retired.
+    #[arg(long, conflicts_with = "all")]
+    pub set: Option<String>,
+    /// Every registered caltable that is not retired.
+    #[arg(long)]
+    pub all: bool,
+    /// Tables read at once (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 /// `metrics`.

@@ -72,6 +72,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The worker threads of a parallel operation could not be started.
+    #[error("cannot start {jobs} worker threads")]
+    Threads {
+        /// The threads asked for.
+        jobs: usize,
+        /// Why.
+        #[source]
+        source: rayon::ThreadPoolBuildError,
+    },
 }
 
 impl Error {

@@ -73,6 +73,7 @@ pub mod paths;
 mod registry;
 pub mod suffix_rules;
 mod tracking;
+pub mod verify;
 
 pub use calprov_schema::{MigrationReport, OpenOptions, RegistryShape};
 pub use caltable_row::{
@@ -81,7 +82,11 @@ pub use caltable_row::{
 };
 pub use clock::unix_now;
 pub use error::Error;
-pub use registry::{ORIGIN_IMPORTED, Recall, RecordResult, Registry, SolveEntry};
+pub use calprov_metrics::fingerprint::Verdict;
+pub use registry::{
+    ORIGIN_IMPORTED, Recall, RecordResult, RecordedFingerprint, Registry, SolveEntry,
+};
+pub use verify::{VerifyDetails, VerifyReport, verify, verify_many};
 pub use tracking::{
     ApplicationRecord, FailureKind, Missing, SolveRecord, TrackConfig, TrackError, TrackOutcome,
     TrackSummary, chain, classify, open_failed, record_application, strict_error,

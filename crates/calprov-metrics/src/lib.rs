@@ -5,6 +5,7 @@
 //! [`qa`] turns metrics into a verdict.
 
 mod error;
+pub mod fingerprint;
 pub mod qa;
 mod quality_metrics;
 pub mod reader;
@@ -13,7 +14,9 @@ pub mod synthetic;
 
 pub use error::Error;
 pub use qa::QaThresholds;
-pub use quality_metrics::{QualityMetrics, compute_metrics, compute_metrics_with, extract_metrics};
+pub use quality_metrics::{
+    Extracted, QualityMetrics, compute_metrics, compute_metrics_with, extract, extract_metrics,
+};
 
 /// Tables with at least this many rows are read and reduced in parallel (rayon).
 pub const PARALLEL_THRESHOLD: usize = 100_000;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fingerprint::{Fingerprint, fingerprint};
 use crate::qa::{QaThresholds, assess};
 use crate::reader::{CaltableColumns, read_caltable};
 use crate::reduce;
@@ -110,6 +111,19 @@ pub struct QualityMetrics {
     /// Largest |FPARAM| over unflagged cells.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fparam_absmax_unflagged: Option<f64>,
+    /// The table's fingerprint (key `fingerprint`), when it was read from a table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
+}
+
+/// What one read of a caltable gives: its metrics (with the fingerprint) and its row
+/// digests (see [`crate::fingerprint`]), which are stored apart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extracted {
+    /// Metrics, verdict and fingerprint.
+    pub metrics: QualityMetrics,
+    /// One digest per row, in table order.
+    pub row_digests: Vec<u64>,
 }
 
 /// The results of the independent reductions.
@@ -122,14 +136,31 @@ struct Partials {
     n_true: Option<usize>,
 }
 
-/// Reads the caltable at `path` and computes its metrics and verdict.
+/// Reads the caltable at `path` and computes its metrics, verdict and fingerprint.
 pub fn extract_metrics(
     path: &std::path::Path,
     thresholds: &QaThresholds,
     assessed_at: f64,
 ) -> Result<QualityMetrics, Error> {
+    extract(path, thresholds, assessed_at).map(|e| e.metrics)
+}
+
+/// [`extract_metrics`] with the row digests: everything calprov records of a table, from one
+/// read.
+pub fn extract(
+    path: &std::path::Path,
+    thresholds: &QaThresholds,
+    assessed_at: f64,
+) -> Result<Extracted, Error> {
     let columns = read_caltable(path)?;
-    Ok(compute_metrics(&columns, thresholds, assessed_at))
+    let parallel = columns.n_rows >= PARALLEL_THRESHOLD;
+    let mut metrics = compute_metrics(&columns, thresholds, assessed_at);
+    let (fingerprint, row_digests) = fingerprint(&columns, parallel);
+    metrics.fingerprint = Some(fingerprint);
+    Ok(Extracted {
+        metrics,
+        row_digests,
+    })
 }
 
 /// Computes metrics from decoded columns; in parallel above [`PARALLEL_THRESHOLD`] rows.

@@ -10,6 +10,7 @@ mod monitor;
 mod query;
 mod register;
 mod track;
+mod verify;
 
 use calprov_core::env::Environment;
 
@@ -38,6 +39,7 @@ pub fn run(cli: Cli, environment: Environment) -> Result<Exit, CliError> {
         Command::Recall(args) => lineage::recall(&ctx.open()?, args),
         Command::Plan(args) => lineage::plan(&ctx.open()?, args),
         Command::Sets(flag) => query::sets(&ctx.open()?, flag.json),
+        Command::Verify(args) => verify::verify(&ctx.open()?, args),
         Command::Metrics(args) => caltable::metrics(args),
         Command::GenCaltable(args) => caltable::gen_caltable(args),
         Command::CasaVersion(args) => casa::casa_version(&ctx, args),

@@ -31,6 +31,8 @@ pub(crate) struct NewSolve<'a> {
     pub(crate) cwd: Option<&'a str>,
     pub(crate) host: Option<&'a str>,
     pub(crate) inputs: &'a [(Role, Input)],
+    /// The caltable's row digests, when its fingerprint was taken.
+    pub(crate) row_digests: Option<&'a [u64]>,
 }
 
 /// One application to append.
@@ -130,6 +132,19 @@ pub(crate) fn insert_solve(
             ])
         })
         .map_err(Error::sql(db, "record the solve's inputs"))?;
+    }
+    if let Some(digests) = solve.row_digests {
+        tx.prepare_cached(
+            "INSERT INTO calprov_solve_rows (solve_id, n_rows, digests) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                id,
+                digests.len() as i64,
+                calprov_metrics::fingerprint::encode_rows(digests)
+            ])
+        })
+        .map_err(Error::sql(db, "record the solve's row digests"))?;
     }
     Ok(id)
 }

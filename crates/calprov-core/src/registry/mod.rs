@@ -2,6 +2,7 @@
 //! shares. Writes, queries and the row codecs live in the sibling modules.
 
 pub(crate) mod history;
+mod fingerprints;
 mod history_reads;
 mod import;
 mod plans;
@@ -19,6 +20,7 @@ use rusqlite::Connection;
 
 use crate::Error;
 
+pub use fingerprints::RecordedFingerprint;
 pub use history_reads::SolveEntry;
 pub use import::ORIGIN_IMPORTED;
 pub use queries::RecordResult;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use calprov_casa::{VersionStep, detect_version};
-use calprov_metrics::{QualityMetrics, extract_metrics};
+use calprov_metrics::{Extracted, extract};
 use serde_json::{Map, Value};
 
 use crate::caltable_row::{Provenance, ProvenanceUpdate};
@@ -51,7 +51,14 @@ pub(crate) fn compose(
         }
     };
     let mut missing = Vec::new();
-    let metrics = read_metrics(solve, config, &mut missing);
+    let extracted = read_metrics(solve, config, &mut missing);
+    let (metrics, row_digests) = match extracted {
+        Some(Extracted {
+            metrics,
+            row_digests,
+        }) => (Some(metrics), Some(row_digests)),
+        None => (None, None),
+    };
     let version = find_version(solve, config, metrics.as_ref(), &mut missing);
     let provenance = assemble(solve, &params, metrics.as_ref(), &version);
     let qa_passed = metrics.as_ref().map(|m| m.qa_passed);
@@ -66,6 +73,7 @@ pub(crate) fn compose(
         missing: &missing,
         version_step: version.step,
         qa_passed,
+        row_digests: row_digests.as_deref(),
     };
     let summary = |latency_us| TrackSummary {
         caltable: solve.caltable.clone(),
@@ -99,6 +107,7 @@ pub(crate) fn compose_given(
         missing: &[],
         version_step: None,
         qa_passed: None,
+        row_digests: None,
     };
     let summary = |latency_us| TrackSummary {
         caltable: caltable.to_owned(),
@@ -158,14 +167,14 @@ fn prepare_params(solve: &SolveRecord, config: &TrackConfig) -> Result<PreparedP
     })
 }
 
-/// Step 2: the quality metrics read from the caltable; a table that cannot be read makes
-/// the call partial.
+/// Step 2: the quality metrics and the fingerprint, from one read of the caltable; a table
+/// that cannot be read makes the call partial.
 fn read_metrics(
     solve: &SolveRecord,
     config: &TrackConfig,
     missing: &mut Vec<Missing>,
-) -> Option<QualityMetrics> {
-    match extract_metrics(Path::new(&solve.caltable), &config.thresholds, unix_now()) {
+) -> Option<Extracted> {
+    match extract(Path::new(&solve.caltable), &config.thresholds, unix_now()) {
         Ok(metrics) => Some(metrics),
         Err(err) => {
             missing.push(Missing {
@@ -182,7 +191,7 @@ fn read_metrics(
 fn find_version(
     solve: &SolveRecord,
     config: &TrackConfig,
-    metrics: Option<&QualityMetrics>,
+    metrics: Option<&calprov_metrics::QualityMetrics>,
     missing: &mut Vec<Missing>,
 ) -> Version {
     let inputs = detection_inputs(
@@ -221,7 +230,7 @@ fn find_version(
 fn assemble(
     solve: &SolveRecord,
     params: &PreparedParams,
-    metrics: Option<&QualityMetrics>,
+    metrics: Option<&calprov_metrics::QualityMetrics>,
     version: &Version,
 ) -> Provenance {
     let metrics_value = metrics.map(|m| {

@@ -18,6 +18,13 @@ use crate::Error;
 /// Rows per chunk when columns are decoded in parallel.
 const READ_CHUNK_ROWS: usize = 1 << 15;
 
+/// Where an array column's layout goes: its distinct cell shapes and each row's element
+/// count.
+pub(super) struct CellLayout<'a> {
+    pub(super) shapes: &'a mut BTreeSet<String>,
+    pub(super) row_cells: &'a mut Vec<u32>,
+}
+
 /// One open table and how to read it.
 pub(super) struct ColumnReader<'t> {
     pub(super) path: &'t Path,
@@ -100,49 +107,57 @@ impl<'t> ColumnReader<'t> {
             .collect()
     }
 
-    /// Reads array column `name` into one flat vector (undefined cells contribute nothing),
-    /// adding its distinct cell shapes (`[npol, nchan]` text) to `shapes` when given; `None`
-    /// when the table has no such column.
+    /// Reads array column `name` into one flat vector (undefined cells contribute nothing);
+    /// with `layout`, also adds its distinct cell shapes (`[npol, nchan]` text) to the set
+    /// and each row's element count to the vector. `None` when the table has no such column.
     pub(super) fn arrays<T: Element>(
         &self,
         name: &str,
-        shapes: Option<&mut BTreeSet<String>>,
+        layout: Option<CellLayout<'_>>,
     ) -> Result<Option<Vec<T>>, Error> {
         let Some(col) = self.column(name) else {
             return Ok(None);
         };
         let Some(ssm) = SsmColumn::find(self.table, col).filter(SsmColumn::is_indirect_array)
         else {
-            return self.arrays_generic(col, name, shapes).map(Some);
+            return self.arrays_generic(col, name, layout).map(Some);
         };
-        let want_shapes = shapes.is_some();
+        let want_layout = layout.is_some();
         let parts = self.by_chunks(|start, end| {
             guarded(self.path, name, || {
                 let mut out = Vec::with_capacity((end - start) * 2);
                 let mut seen: BTreeSet<Vec<u32>> = BTreeSet::new();
+                let mut cells: Vec<u32> = Vec::new();
                 let mut last: Vec<u32> = Vec::new();
                 ssm.for_each_array(T::BITS, start, end, |_, dims, nelem, data| {
                     T::decode_into(data, nelem, ssm.big_endian, &mut out);
-                    if want_shapes && nelem > 0 && dims != last.as_slice() {
-                        last = dims.to_vec();
-                        seen.insert(last.clone());
+                    if want_layout {
+                        // `nelem` is bounded by the cell's bytes in the mapped file.
+                        cells.push(u32::try_from(nelem).unwrap_or(u32::MAX));
+                        if nelem > 0 && dims != last.as_slice() {
+                            last = dims.to_vec();
+                            seen.insert(last.clone());
+                        }
                     }
                     Ok(())
                 })
                 .map_err(WalkError)?;
-                Ok::<_, WalkError>((out, seen))
+                Ok::<_, WalkError>((out, seen, cells))
             })
         })?;
-        let total = parts.iter().map(|(v, _)| v.len()).sum();
+        let total = parts.iter().map(|(v, _, _)| v.len()).sum();
         let mut out = Vec::with_capacity(total);
         let mut dims_seen = BTreeSet::new();
-        for (values, seen) in parts {
+        let mut row_cells = Vec::new();
+        for (values, seen, cells) in parts {
             out.extend_from_slice(&values);
             dims_seen.extend(seen);
+            row_cells.extend_from_slice(&cells);
         }
-        if let Some(set) = shapes {
+        if let Some(CellLayout { shapes, row_cells: rows }) = layout {
             // On disk the dims are in CASA order already: [npol, nchan].
-            set.extend(dims_seen.iter().map(|dims| dims_text(dims.iter())));
+            shapes.extend(dims_seen.iter().map(|dims| dims_text(dims.iter())));
+            *rows = row_cells;
         }
         Ok(Some(out))
     }
@@ -151,13 +166,14 @@ impl<'t> ColumnReader<'t> {
         &self,
         col: usize,
         name: &str,
-        shapes: Option<&mut BTreeSet<String>>,
+        layout: Option<CellLayout<'_>>,
     ) -> Result<Vec<T>, Error> {
         let cells = guarded(self.path, name, || {
             self.table.getcol(col, 0, self.n_rows as u64)
         })?;
         let mut out = Vec::with_capacity(cells.len() * 2);
         let mut seen = BTreeSet::new();
+        let mut row_cells = Vec::with_capacity(cells.len());
         for cell in cells {
             let RecordValue::Array(array) = cell else {
                 return Err(self.column_error(name, "not an array column"));
@@ -167,12 +183,14 @@ impl<'t> ColumnReader<'t> {
             }
             let values = T::from_array(array.data)
                 .ok_or_else(|| self.column_error(name, "unexpected element type"))?;
+            row_cells.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
             out.extend_from_slice(&values);
         }
-        if let Some(set) = shapes {
+        if let Some(CellLayout { shapes, row_cells: rows }) = layout {
             // casacure reports the logical (row-major) shape `[nchan, npol]`; CASA users and
             // the golden metrics speak of `[npol, nchan]`.
-            set.extend(seen.iter().map(|s| dims_text(s.iter().rev())));
+            shapes.extend(seen.iter().map(|s| dims_text(s.iter().rev())));
+            *rows = row_cells;
         }
         Ok(out)
     }

@@ -16,13 +16,16 @@ use casacure::record::RecordValue;
 
 use crate::Error;
 
+mod canonical;
 mod columns;
 mod decode;
 mod guard;
 mod ssm;
+mod subtables;
 mod validate;
 
-use columns::ColumnReader;
+use canonical::description_digest;
+use columns::{CellLayout, ColumnReader};
 use guard::guarded;
 use validate::{damaged, validate_files, validate_row_count};
 
@@ -35,8 +38,14 @@ pub struct CaltableColumns {
     pub time: Vec<f64>,
     /// `ANTENNA1` per row.
     pub antenna1: Vec<i32>,
+    /// `ANTENNA2` per row (empty without the column).
+    pub antenna2: Vec<i32>,
     /// `SPECTRAL_WINDOW_ID` per row.
     pub spw: Vec<i32>,
+    /// `FIELD_ID` per row (empty without the column).
+    pub field: Vec<i32>,
+    /// `SCAN_NUMBER` per row (empty without the column).
+    pub scan: Vec<i32>,
     /// `FLAG` cells, all rows flattened; `None` without the column.
     pub flag: Option<Vec<bool>>,
     /// `SNR` cells, flattened; `None` without the column.
@@ -45,10 +54,19 @@ pub struct CaltableColumns {
     pub cparam: Option<Vec<(f32, f32)>>,
     /// `FPARAM` cells, flattened; `None` without the column.
     pub fparam: Option<Vec<f32>>,
+    /// `PARAMERR` cells, flattened; `None` without the column.
+    pub paramerr: Option<Vec<f32>>,
+    /// Elements of the parameter column's cell in each row (0 for an undefined cell): where
+    /// each row's part of the flattened array columns starts, for the row digests.
+    pub row_cells: Vec<u32>,
     /// The distinct cell shapes of the parameter column, as `[npol, nchan]` text.
     pub cell_shapes: BTreeSet<String>,
     /// Table keywords calprov reports: `VisCal`, `ParType`, `MSName`, `CASA_Version`.
     pub keywords: Keywords,
+    /// The digest of the table description and keywords (see [`crate::fingerprint`]).
+    pub description: String,
+    /// Each subtable's digest (or why it could not be read), by name.
+    pub subtables: std::collections::BTreeMap<String, String>,
 }
 
 /// The caltable keywords calprov records.
@@ -82,23 +100,31 @@ pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<Caltabl
     let parallel = parallel.unwrap_or(n_rows >= crate::PARALLEL_THRESHOLD);
     let reader = ColumnReader::new(path, &table, n_rows, parallel);
     let mut cell_shapes = BTreeSet::new();
-    let cparam = reader.arrays("CPARAM", Some(&mut cell_shapes))?;
+    let mut row_cells = Vec::new();
+    let cparam = reader.arrays("CPARAM", Some(CellLayout { shapes: &mut cell_shapes, row_cells: &mut row_cells }))?;
     // A table holds CPARAM or FPARAM, never both; FPARAM is read only without CPARAM.
     let fparam = match cparam {
         Some(_) => None,
-        None => reader.arrays("FPARAM", Some(&mut cell_shapes))?,
+        None => reader.arrays("FPARAM", Some(CellLayout { shapes: &mut cell_shapes, row_cells: &mut row_cells }))?,
     };
     Ok(CaltableColumns {
         n_rows,
         time: reader.scalars("TIME")?.unwrap_or_default(),
         antenna1: reader.scalars("ANTENNA1")?.unwrap_or_default(),
+        antenna2: reader.scalars("ANTENNA2")?.unwrap_or_default(),
         spw: reader.scalars("SPECTRAL_WINDOW_ID")?.unwrap_or_default(),
+        field: reader.scalars("FIELD_ID")?.unwrap_or_default(),
+        scan: reader.scalars("SCAN_NUMBER")?.unwrap_or_default(),
         flag: reader.arrays("FLAG", None)?,
         snr: reader.arrays("SNR", None)?,
+        paramerr: reader.arrays("PARAMERR", None)?,
         cparam,
         fparam,
+        row_cells,
         cell_shapes,
         keywords: read_keywords(&table),
+        description: description_digest(&table.dat.desc),
+        subtables: subtables::digests(path, &table.dat.desc.keywords),
     })
 }
 

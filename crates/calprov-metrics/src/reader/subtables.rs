@@ -1,0 +1,50 @@
+//! The digest of each subtable's rows (ANTENNA, FIELD, SPECTRAL_WINDOW, ...), read through
+//! the generic path: subtables are a few rows, and CASA rewrites them under other storage
+//! managers (`smoothcal`), which must not change their digest.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use casacure::Table;
+use casacure::record::{RecordValue, TableRecord};
+
+use super::canonical::{put_value, subtable_name};
+use super::guard::guarded;
+use super::validate::validate_files;
+use crate::Error;
+use crate::fingerprint::digest_bytes;
+
+/// Each subtable the table keywords name: its digest, or `unreadable: <why>`.
+pub(super) fn digests(path: &Path, keywords: &TableRecord) -> BTreeMap<String, String> {
+    keywords
+        .values
+        .iter()
+        .filter_map(|value| match value {
+            RecordValue::Table(reference) => Some(subtable_name(reference).to_owned()),
+            _ => None,
+        })
+        .map(|name| {
+            let digest = rows_digest(&path.join(&name))
+                .unwrap_or_else(|err| format!("unreadable: {err}"));
+            (name, digest)
+        })
+        .collect()
+}
+
+/// The digest of one subtable: its row count, then each column (by name) and its cells.
+fn rows_digest(path: &Path) -> Result<String, Error> {
+    validate_files(path)?;
+    let table = guarded(path, "open", || Table::open(path, true))?;
+    let n_rows = table.nrows();
+    let mut names: Vec<(usize, String)> = table.colnames().into_iter().enumerate().collect();
+    names.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut out = Vec::with_capacity(4096);
+    out.extend_from_slice(&n_rows.to_le_bytes());
+    for (col, name) in names {
+        out.extend_from_slice(&(name.len() as u64).to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        let cells = guarded(path, &name, || table.getcol(col, 0, n_rows))?;
+        cells.iter().for_each(|cell| put_value(cell, &mut out));
+    }
+    Ok(digest_bytes(&out))
+}
