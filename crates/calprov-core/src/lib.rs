@@ -75,6 +75,7 @@ pub mod suffix_rules;
 mod tracking;
 pub mod verify;
 
+pub use calprov_metrics::fingerprint::Verdict;
 pub use calprov_schema::{MigrationReport, OpenOptions, RegistryShape};
 pub use caltable_row::{
     CaltableRecord, NewCaltable, Provenance, ProvenanceUpdate, RegisterMode, RegisterSummary,
@@ -82,17 +83,16 @@ pub use caltable_row::{
 };
 pub use clock::unix_now;
 pub use error::Error;
-pub use calprov_metrics::fingerprint::Verdict;
 pub use registry::{
     ORIGIN_IMPORTED, Recall, RecordResult, RecordedFingerprint, Registry, SolveEntry,
 };
-pub use verify::{VerifyDetails, VerifyReport, verify, verify_many};
 pub use tracking::{
     ApplicationRecord, FailureKind, Missing, SolveRecord, TrackConfig, TrackError, TrackOutcome,
     TrackSummary, chain, classify, open_failed, record_application, strict_error,
     track_after_solve, track_after_solve_at, track_after_solve_strict, track_given_provenance,
     track_rejected_input,
 };
+pub use verify::{VerifyDetails, VerifyReport, verify, verify_many};
 
 /// The schema version the migrations lead to, reported in `--json` documents.
 pub fn schema_version() -> i64 {

@@ -51,7 +51,10 @@ fn describe(reports: &[VerifyReport]) -> String {
         if let Some(reason) = &report.details.reason {
             text.push_str(&format!("  ({reason})"));
         } else if let Some(details) = &report.details.comparison {
-            let mut parts = vec![format!("rows {} -> {}", details.rows_recorded, details.rows_now)];
+            let mut parts = vec![format!(
+                "rows {} -> {}",
+                details.rows_recorded, details.rows_now
+            )];
             if !details.columns_changed.is_empty() {
                 parts.push(format!("columns {}", details.columns_changed.join(",")));
             }
@@ -66,7 +69,11 @@ fn describe(reports: &[VerifyReport]) -> String {
     text.push_str(&format!(
         "{} caltables verified: {}",
         reports.len(),
-        if summary.is_empty() { "none".to_owned() } else { summary.join(", ") }
+        if summary.is_empty() {
+            "none".to_owned()
+        } else {
+            summary.join(", ")
+        }
     ));
     text
 }
@@ -85,9 +92,9 @@ impl Progress {
         let terminal = std::io::stderr().is_terminal();
         let bar = (shown && terminal).then(|| {
             let bar = ProgressBar::new(total as u64);
-            if let Ok(style) = ProgressStyle::with_template(
-                "verify {bar:40} {pos}/{len} {per_sec} eta {eta}",
-            ) {
+            if let Ok(style) =
+                ProgressStyle::with_template("verify {bar:40} {pos}/{len} {per_sec} eta {eta}")
+            {
                 bar.set_style(style);
             }
             bar
@@ -106,7 +113,11 @@ impl Progress {
             bar.inc(1);
         } else if self.plain && (done * 10 / self.total != (done - 1) * 10 / self.total) {
             // Progress is not an error: written as a plain line, not through the log.
-            let _ = writeln!(std::io::stderr().lock(), "verify: {done}/{} caltables", self.total);
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "verify: {done}/{} caltables",
+                self.total
+            );
         }
     }
 

@@ -18,3 +18,4 @@ mod python_client;
 mod security;
 mod support;
 mod tracking;
+mod verify;

@@ -1,8 +1,8 @@
 //! The registry handle: opening (and migrating) a registry, and what every operation on it
 //! shares. Writes, queries and the row codecs live in the sibling modules.
 
-pub(crate) mod history;
 mod fingerprints;
+pub(crate) mod history;
 mod history_reads;
 mod import;
 mod plans;

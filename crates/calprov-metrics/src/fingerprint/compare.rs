@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rows::{RowMatch, match_rows};
 use super::Fingerprint;
+use super::rows::{RowMatch, match_rows};
 
 /// One finding of `verify`; a table can have several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -135,8 +135,7 @@ pub fn compare(
                 if m.changed_or_removed > 0 {
                     verdicts.push(Verdict::SolutionsChanged);
                 }
-                if m.flags_edited > 0 || flag_only(&details.columns_changed, recorded, current)
-                {
+                if m.flags_edited > 0 || flag_only(&details.columns_changed, recorded, current) {
                     verdicts.push(Verdict::FlagsEdited);
                 }
                 if m.changed_or_removed == 0 && m.unmatched_current > 0 {

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 
 pub use compare::{Comparison, Details, Verdict, compare};
 pub use digest::{ALGORITHM, CHUNK_BYTES, column_digest, digest_bytes, format_digest};
-pub use rows::{ROW_DIGEST_BYTES, RowMatch, content_of, decode_rows, encode_rows, match_rows, row_digests};
+pub use rows::{
+    ROW_DIGEST_BYTES, RowMatch, content_of, decode_rows, encode_rows, match_rows, row_digests,
+};
 
 use crate::reader::CaltableColumns;
 
@@ -63,7 +65,9 @@ pub fn fingerprint(columns: &CaltableColumns, parallel: bool) -> (Fingerprint, V
 
 /// Reads the table at `path` and fingerprints it (no metrics), for `verify`; the row
 /// digests are computed only when `compare` asks for them, through the columns returned.
-pub fn read_fingerprint(path: &std::path::Path) -> Result<(Fingerprint, CaltableColumns), crate::Error> {
+pub fn read_fingerprint(
+    path: &std::path::Path,
+) -> Result<(Fingerprint, CaltableColumns), crate::Error> {
     let columns = crate::reader::read_caltable(path)?;
     let parallel = columns.n_rows >= crate::PARALLEL_THRESHOLD;
     Ok((table_fingerprint(&columns, parallel), columns))
@@ -85,11 +89,35 @@ pub fn table_fingerprint(columns: &CaltableColumns, parallel: bool) -> Fingerpri
     put("SPECTRAL_WINDOW_ID", present(&columns.spw));
     put("FIELD_ID", present(&columns.field));
     put("SCAN_NUMBER", present(&columns.scan));
-    put("CPARAM", columns.cparam.as_deref().map(|v| column_digest(v, parallel)));
-    put("FPARAM", columns.fparam.as_deref().map(|v| column_digest(v, parallel)));
-    put("PARAMERR", columns.paramerr.as_deref().map(|v| column_digest(v, parallel)));
-    put("SNR", columns.snr.as_deref().map(|v| column_digest(v, parallel)));
-    put("FLAG", columns.flag.as_deref().map(|v| column_digest(v, parallel)));
+    put(
+        "CPARAM",
+        columns
+            .cparam
+            .as_deref()
+            .map(|v| column_digest(v, parallel)),
+    );
+    put(
+        "FPARAM",
+        columns
+            .fparam
+            .as_deref()
+            .map(|v| column_digest(v, parallel)),
+    );
+    put(
+        "PARAMERR",
+        columns
+            .paramerr
+            .as_deref()
+            .map(|v| column_digest(v, parallel)),
+    );
+    put(
+        "SNR",
+        columns.snr.as_deref().map(|v| column_digest(v, parallel)),
+    );
+    put(
+        "FLAG",
+        columns.flag.as_deref().map(|v| column_digest(v, parallel)),
+    );
     Fingerprint {
         algorithm: ALGORITHM.to_owned(),
         n_rows: columns.n_rows as u64,

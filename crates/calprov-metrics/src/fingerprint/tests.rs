@@ -16,7 +16,11 @@ fn table(n: usize) -> CaltableColumns {
         scan: (0..n).map(|i| (i / 8) as i32 + 1).collect(),
         flag: Some((0..n * cells).map(|i| i % 7 == 0).collect()),
         snr: Some((0..n * cells).map(|i| i as f32 * 0.5 + 3.0).collect()),
-        cparam: Some((0..n * cells).map(|i| (1.0 + i as f32 * 1e-3, -(i as f32) * 1e-3)).collect()),
+        cparam: Some(
+            (0..n * cells)
+                .map(|i| (1.0 + i as f32 * 1e-3, -(i as f32) * 1e-3))
+                .collect(),
+        ),
         fparam: None,
         paramerr: Some((0..n * cells).map(|i| 0.01 * (i % 5) as f32).collect()),
         row_cells: vec![cells as u32; n],
@@ -37,7 +41,10 @@ fn reorder(columns: &CaltableColumns, order: &[usize]) -> CaltableColumns {
     let cells = 2;
     let pick = |v: &[i32]| order.iter().map(|&i| v[i]).collect::<Vec<_>>();
     fn cells_of<T: Copy>(v: &[T], order: &[usize], cells: usize) -> Vec<T> {
-        order.iter().flat_map(|&i| v[i * cells..(i + 1) * cells].to_vec()).collect()
+        order
+            .iter()
+            .flat_map(|&i| v[i * cells..(i + 1) * cells].to_vec())
+            .collect()
     }
     CaltableColumns {
         n_rows: order.len(),
@@ -50,7 +57,10 @@ fn reorder(columns: &CaltableColumns, order: &[usize]) -> CaltableColumns {
         flag: columns.flag.as_deref().map(|v| cells_of(v, order, cells)),
         snr: columns.snr.as_deref().map(|v| cells_of(v, order, cells)),
         cparam: columns.cparam.as_deref().map(|v| cells_of(v, order, cells)),
-        paramerr: columns.paramerr.as_deref().map(|v| cells_of(v, order, cells)),
+        paramerr: columns
+            .paramerr
+            .as_deref()
+            .map(|v| cells_of(v, order, cells)),
         row_cells: vec![cells as u32; order.len()],
         ..columns.clone()
     }
@@ -66,7 +76,10 @@ fn an_identical_table_is_unchanged() {
 fn rows_that_only_moved_are_unchanged() {
     let t = table(40);
     let order: Vec<usize> = (0..40).rev().collect();
-    assert_eq!(verdicts_between(&t, &reorder(&t, &order)), [Verdict::Unchanged]);
+    assert_eq!(
+        verdicts_between(&t, &reorder(&t, &order)),
+        [Verdict::Unchanged]
+    );
 }
 
 #[test]
@@ -90,7 +103,10 @@ fn a_flag_edit_is_flags_edited_and_a_solution_edit_is_solutions_changed() {
     if let Some(c) = solutions.cparam.as_mut() {
         c[5].0 += 1.0;
     }
-    assert_eq!(verdicts_between(&t, &solutions), [Verdict::SolutionsChanged]);
+    assert_eq!(
+        verdicts_between(&t, &solutions),
+        [Verdict::SolutionsChanged]
+    );
 }
 
 #[test]
@@ -127,7 +143,8 @@ fn keyword_and_subtable_changes_have_their_own_verdicts() {
     k.description = digest_bytes(b"other keywords");
     assert_eq!(verdicts_between(&t, &k), [Verdict::KeywordsChanged]);
     let mut s = t.clone();
-    s.subtables.insert("ANTENNA".into(), digest_bytes(b"moved antenna"));
+    s.subtables
+        .insert("ANTENNA".into(), digest_bytes(b"moved antenna"));
     let (a, ra) = fingerprint(&t, false);
     let (b, _) = fingerprint(&s, false);
     let c = compare(&a, Some(&ra), &b, || row_digests(&s, false));
@@ -144,10 +161,16 @@ fn without_recorded_rows_the_columns_decide() {
     }
     let (a, _) = fingerprint(&t, false);
     let (b, _) = fingerprint(&flags, false);
-    assert_eq!(compare(&a, None, &b, Vec::new).verdicts, [Verdict::FlagsEdited]);
+    assert_eq!(
+        compare(&a, None, &b, Vec::new).verdicts,
+        [Verdict::FlagsEdited]
+    );
     let more = table(44);
     let (m, _) = fingerprint(&more, false);
-    assert_eq!(compare(&a, None, &m, Vec::new).verdicts, [Verdict::SolutionsChanged]);
+    assert_eq!(
+        compare(&a, None, &m, Vec::new).verdicts,
+        [Verdict::SolutionsChanged]
+    );
 }
 
 #[test]
@@ -213,7 +236,11 @@ fn apply(t: &mut CaltableColumns, m: &Mutation) -> &'static str {
         }
         Mutation::Cparam(i, b) => {
             if let Some(c) = t.cparam.as_mut() {
-                c[i] = if b < 32 { (flip32(c[i].0, b), c[i].1) } else { (c[i].0, flip32(c[i].1, b - 32)) };
+                c[i] = if b < 32 {
+                    (flip32(c[i].0, b), c[i].1)
+                } else {
+                    (c[i].0, flip32(c[i].1, b - 32))
+                };
             }
             "CPARAM"
         }

@@ -28,7 +28,9 @@ pub(super) fn description_digest(desc: &TableDesc) -> String {
         out.extend_from_slice(&column.ndim.to_le_bytes());
         let shape = column.shape.as_deref().unwrap_or_default();
         put_len(shape.len(), &mut out);
-        shape.iter().for_each(|d| out.extend_from_slice(&d.to_le_bytes()));
+        shape
+            .iter()
+            .for_each(|d| out.extend_from_slice(&d.to_le_bytes()));
         put_record(&column.keywords, &mut out);
     }
     digest_bytes(&out)
@@ -83,7 +85,10 @@ pub(super) fn put_value(value: &RecordValue, out: &mut Vec<u8>) {
         RecordValue::Array(array) => {
             out.push(15);
             put_len(array.shape.len(), out);
-            array.shape.iter().for_each(|d| out.extend_from_slice(&d.to_le_bytes()));
+            array
+                .shape
+                .iter()
+                .for_each(|d| out.extend_from_slice(&d.to_le_bytes()));
             put_array(&array.data, out);
         }
     }
@@ -94,7 +99,8 @@ fn put_array(data: &ArrayData, out: &mut Vec<u8>) {
         ($tag:expr, $v:expr) => {{
             out.push($tag);
             put_len($v.len(), out);
-            $v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+            $v.iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         }};
     }
     match data {

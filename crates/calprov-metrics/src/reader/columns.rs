@@ -154,7 +154,11 @@ impl<'t> ColumnReader<'t> {
             dims_seen.extend(seen);
             row_cells.extend_from_slice(&cells);
         }
-        if let Some(CellLayout { shapes, row_cells: rows }) = layout {
+        if let Some(CellLayout {
+            shapes,
+            row_cells: rows,
+        }) = layout
+        {
             // On disk the dims are in CASA order already: [npol, nchan].
             shapes.extend(dims_seen.iter().map(|dims| dims_text(dims.iter())));
             *rows = row_cells;
@@ -186,7 +190,11 @@ impl<'t> ColumnReader<'t> {
             row_cells.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
             out.extend_from_slice(&values);
         }
-        if let Some(CellLayout { shapes, row_cells: rows }) = layout {
+        if let Some(CellLayout {
+            shapes,
+            row_cells: rows,
+        }) = layout
+        {
             // casacure reports the logical (row-major) shape `[nchan, npol]`; CASA users and
             // the golden metrics speak of `[npol, nchan]`.
             shapes.extend(seen.iter().map(|s| dims_text(s.iter().rev())));

@@ -20,6 +20,7 @@ mod canonical;
 mod columns;
 mod decode;
 mod guard;
+mod ism_cells;
 mod ssm;
 mod subtables;
 mod validate;
@@ -101,11 +102,23 @@ pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<Caltabl
     let reader = ColumnReader::new(path, &table, n_rows, parallel);
     let mut cell_shapes = BTreeSet::new();
     let mut row_cells = Vec::new();
-    let cparam = reader.arrays("CPARAM", Some(CellLayout { shapes: &mut cell_shapes, row_cells: &mut row_cells }))?;
+    let cparam = reader.arrays(
+        "CPARAM",
+        Some(CellLayout {
+            shapes: &mut cell_shapes,
+            row_cells: &mut row_cells,
+        }),
+    )?;
     // A table holds CPARAM or FPARAM, never both; FPARAM is read only without CPARAM.
     let fparam = match cparam {
         Some(_) => None,
-        None => reader.arrays("FPARAM", Some(CellLayout { shapes: &mut cell_shapes, row_cells: &mut row_cells }))?,
+        None => reader.arrays(
+            "FPARAM",
+            Some(CellLayout {
+                shapes: &mut cell_shapes,
+                row_cells: &mut row_cells,
+            }),
+        )?,
     };
     Ok(CaltableColumns {
         n_rows,

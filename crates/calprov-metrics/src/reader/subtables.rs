@@ -10,7 +10,8 @@ use casacure::record::{RecordValue, TableRecord};
 
 use super::canonical::{put_value, subtable_name};
 use super::guard::guarded;
-use super::validate::validate_files;
+use super::ism_cells::ism_cells;
+use super::validate::{damaged, validate_files};
 use crate::Error;
 use crate::fingerprint::digest_bytes;
 
@@ -24,8 +25,8 @@ pub(super) fn digests(path: &Path, keywords: &TableRecord) -> BTreeMap<String, S
             _ => None,
         })
         .map(|name| {
-            let digest = rows_digest(&path.join(&name))
-                .unwrap_or_else(|err| format!("unreadable: {err}"));
+            let digest =
+                rows_digest(&path.join(&name)).unwrap_or_else(|err| format!("unreadable: {err}"));
             (name, digest)
         })
         .collect()
@@ -43,7 +44,12 @@ fn rows_digest(path: &Path) -> Result<String, Error> {
     for (col, name) in names {
         out.extend_from_slice(&(name.len() as u64).to_le_bytes());
         out.extend_from_slice(name.as_bytes());
-        let cells = guarded(path, &name, || table.getcol(col, 0, n_rows))?;
+        let cells = match ism_cells(path, &table, col) {
+            Some(cells) => {
+                cells.map_err(|reason| damaged(path, format!("column {name}: {reason}")))?
+            }
+            None => guarded(path, &name, || table.getcol(col, 0, n_rows))?,
+        };
         cells.iter().for_each(|cell| put_value(cell, &mut out));
     }
     Ok(digest_bytes(&out))
