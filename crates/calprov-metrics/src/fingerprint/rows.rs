@@ -3,14 +3,11 @@
 //!
 //! Each row has one `u64`, [`ROW_DIGEST_BYTES`] bytes: the high 48 bits hash the row's
 //! content (TIME, ANTENNA1, ANTENNA2, SPECTRAL_WINDOW_ID, FIELD_ID, SCAN_NUMBER and its cells
-//! of the parameter column, PARAMERR and SNR, in canonical bytes), the low 16 bits its FLAG
-//! cell. Matching the recorded multiset against the current one says which recorded rows
+//! of the parameter column, PARAMERR and SNR, by their bits), the low 16 bits its FLAG cell. Matching the recorded multiset against the current one says which recorded rows
 //! are still there unchanged, which differ only in their flags, and which are gone.
 
 use rayon::prelude::*;
-use xxhash_rust::xxh3::xxh3_64;
 
-use super::digest::{Canonical, CanonicalSlice};
 use crate::reader::CaltableColumns;
 
 /// Bytes stored per row.
@@ -27,27 +24,83 @@ pub fn content_of(digest: u64) -> u64 {
     digest & !FLAG_BITS
 }
 
+/// A 64-bit streaming hash over 64-bit words: each word is xored in and the state
+/// multiplied by an odd constant (a bijection of the state for a given word, so one changed
+/// word always changes the state), then MurmurHash3's finaliser. Row digests are a few words
+/// a row and there are a million rows: a general-purpose hash over a byte buffer per row
+/// cost five times as much.
+struct RowHasher {
+    h: u64,
+}
+
+impl RowHasher {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    fn new(seed: u64) -> Self {
+        Self { h: seed }
+    }
+
+    #[inline]
+    fn word(&mut self, w: u64) {
+        self.h = (self.h ^ w).wrapping_mul(Self::K);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        let mut h = self.h;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+/// A value as words for the row hash: its canonical bits.
+trait RowWord: Copy + Send + Sync {
+    fn bits(self) -> u64;
+}
+
+impl RowWord for f64 {
+    fn bits(self) -> u64 {
+        self.to_bits()
+    }
+}
+
+impl RowWord for f32 {
+    fn bits(self) -> u64 {
+        u64::from(self.to_bits())
+    }
+}
+
+impl RowWord for i32 {
+    fn bits(self) -> u64 {
+        u64::from(self as u32)
+    }
+}
+
+impl RowWord for (f32, f32) {
+    fn bits(self) -> u64 {
+        u64::from(self.0.to_bits()) | u64::from(self.1.to_bits()) << 32
+    }
+}
+
 /// One array column's cells, cut into rows by the parameter column's cell sizes; a column
 /// whose length does not fit those sizes is left out of the row digests (its column digest
 /// still covers it).
-struct RowCells<'a, T> {
-    values: Option<&'a [T]>,
+fn row_cells<T>(values: Option<&[T]>, total: usize) -> Option<&[T]> {
+    values.filter(|v| v.len() == total)
 }
 
-impl<'a, T: Canonical> RowCells<'a, T>
-where
-    [T]: CanonicalSlice,
-{
-    fn new(values: Option<&'a [T]>, total: usize) -> Self {
-        Self {
-            values: values.filter(|v| v.len() == total),
-        }
+fn put_cells<T: RowWord>(values: Option<&[T]>, start: usize, len: usize, hasher: &mut RowHasher) {
+    if let Some(cell) = values.and_then(|v| v.get(start..start + len)) {
+        cell.iter().for_each(|&x| hasher.word(x.bits()));
     }
+}
 
-    fn put(&self, start: usize, len: usize, out: &mut Vec<u8>) {
-        if let Some(cell) = self.values.and_then(|v| v.get(start..start + len)) {
-            cell.put_all(out);
-        }
+fn put_scalar<T: RowWord>(values: &[T], i: usize, hasher: &mut RowHasher) {
+    if let Some(&x) = values.get(i) {
+        hasher.word(x.bits());
     }
 }
 
@@ -62,49 +115,48 @@ pub fn row_digests(columns: &CaltableColumns, parallel: bool) -> Vec<u64> {
         total += columns.row_cells.get(i).copied().unwrap_or(0) as usize;
         offsets.push(total);
     }
-    let cparam = RowCells::new(columns.cparam.as_deref(), total);
-    let fparam = RowCells::new(columns.fparam.as_deref(), total);
-    let paramerr = RowCells::new(columns.paramerr.as_deref(), total);
-    let snr = RowCells::new(columns.snr.as_deref(), total);
-    let flag = RowCells::new(columns.flag.as_deref(), total);
-    let scalar = |v: &[i32], i: usize, out: &mut Vec<u8>| {
-        if let Some(x) = v.get(i) {
-            x.put(out);
-        }
-    };
-    let digest_range = |rows: std::ops::Range<usize>| {
-        let mut content = Vec::with_capacity(256);
-        let mut flags = Vec::with_capacity(64);
-        rows.map(|i| {
-            content.clear();
-            flags.clear();
-            if let Some(t) = columns.time.get(i) {
-                t.put(&mut content);
+    let cparam = row_cells(columns.cparam.as_deref(), total);
+    let fparam = row_cells(columns.fparam.as_deref(), total);
+    let paramerr = row_cells(columns.paramerr.as_deref(), total);
+    let snr = row_cells(columns.snr.as_deref(), total);
+    let flag = row_cells(columns.flag.as_deref(), total);
+    let digest = |i: usize| {
+        let mut content = RowHasher::new(0x6361_6c70_726f_7631);
+        put_scalar(&columns.time, i, &mut content);
+        put_scalar(&columns.antenna1, i, &mut content);
+        put_scalar(&columns.antenna2, i, &mut content);
+        put_scalar(&columns.spw, i, &mut content);
+        put_scalar(&columns.field, i, &mut content);
+        put_scalar(&columns.scan, i, &mut content);
+        let (start, len) = (offsets[i], offsets[i + 1] - offsets[i]);
+        content.word(len as u64);
+        put_cells(cparam, start, len, &mut content);
+        put_cells(fparam, start, len, &mut content);
+        put_cells(paramerr, start, len, &mut content);
+        put_cells(snr, start, len, &mut content);
+        let mut flags = RowHasher::new(0x666c_6167);
+        if let Some(cell) = flag.and_then(|f| f.get(start..start + len)) {
+            for bits in cell.chunks(64) {
+                let word = bits
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |w, (b, &set)| w | u64::from(set) << b);
+                flags.word(word);
             }
-            scalar(&columns.antenna1, i, &mut content);
-            scalar(&columns.antenna2, i, &mut content);
-            scalar(&columns.spw, i, &mut content);
-            scalar(&columns.field, i, &mut content);
-            scalar(&columns.scan, i, &mut content);
-            let (start, len) = (offsets[i], offsets[i + 1] - offsets[i]);
-            cparam.put(start, len, &mut content);
-            fparam.put(start, len, &mut content);
-            paramerr.put(start, len, &mut content);
-            snr.put(start, len, &mut content);
-            flag.put(start, len, &mut flags);
-            content_of(xxh3_64(&content)) | (xxh3_64(&flags) & FLAG_BITS)
-        })
-        .collect::<Vec<u64>>()
+        }
+        content_of(content.finish()) | (flags.finish() & FLAG_BITS)
     };
     if parallel {
-        let starts: Vec<usize> = (0..n).step_by(ROWS_PER_CHUNK).collect();
-        let parts: Vec<Vec<u64>> = starts
-            .into_par_iter()
-            .map(|s| digest_range(s..(s + ROWS_PER_CHUNK).min(n)))
-            .collect();
-        parts.concat()
+        let mut out = vec![0u64; n];
+        out.par_chunks_mut(ROWS_PER_CHUNK)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                let base = c * ROWS_PER_CHUNK;
+                chunk.iter_mut().enumerate().for_each(|(k, d)| *d = digest(base + k));
+            });
+        out
     } else {
-        digest_range(0..n)
+        (0..n).map(digest).collect()
     }
 }
 

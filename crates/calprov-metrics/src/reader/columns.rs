@@ -66,8 +66,11 @@ impl<'t> ColumnReader<'t> {
         let fill = |(i, chunk): (usize, &mut [T])| {
             let start = i * READ_CHUNK_ROWS;
             guarded(self.path, name, || {
-                ssm.for_each_cell(T::BYTES, start, start + chunk.len(), |row, cell| {
-                    chunk[row - start] = T::decode(cell, ssm.big_endian);
+                ssm.for_each_run(T::BYTES, start, start + chunk.len(), |first, cells| {
+                    let run = &mut chunk[first - start..];
+                    for (value, cell) in run.iter_mut().zip(cells.chunks_exact(T::BYTES)) {
+                        *value = T::decode(cell, ssm.big_endian);
+                    }
                     Ok(())
                 })
                 .map_err(WalkError)

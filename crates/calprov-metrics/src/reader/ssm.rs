@@ -68,6 +68,27 @@ impl<'t> SsmColumn<'t> {
         end: usize,
         mut visit: impl FnMut(usize, &[u8]) -> Result<(), String>,
     ) -> Result<(), String> {
+        self.for_each_run(cell_size, start, end, |first, cells| {
+            for (i, cell) in cells.chunks_exact(cell_size).enumerate() {
+                visit(first + i, cell)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Calls `visit(first_row, cells)` for each run of consecutive rows of `start..end` that
+    /// one bucket holds, with the run's cells (`cell_size` bytes each, back to back) borrowed
+    /// from the mapped data file: a scalar column decodes a whole run in one loop.
+    pub(super) fn for_each_run(
+        &self,
+        cell_size: usize,
+        start: usize,
+        end: usize,
+        mut visit: impl FnMut(usize, &[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        if cell_size == 0 {
+            return Err(format!("column {}: cells of no bytes", self.desc.name));
+        }
         let index = self.file.indices.get(self.index_nr).ok_or_else(|| {
             format!(
                 "column {}: bucket index {} is missing",
@@ -96,19 +117,21 @@ impl<'t> SsmColumn<'t> {
                     self.desc.name, bucket.number, bucket.start_row, bucket.end_row
                 ));
             }
-            for r in row..=last {
-                let offset = (r - first)
-                    .checked_mul(cell_size)
-                    .and_then(|o| o.checked_add(self.column_offset))
-                    .ok_or_else(|| "cell offset overflows".to_owned())?;
-                let cell = bytes.get(offset..offset + cell_size).ok_or_else(|| {
-                    format!(
-                        "column {}: row {r} lies outside bucket {}",
-                        self.desc.name, bucket.number
-                    )
-                })?;
-                visit(r, cell)?;
-            }
+            let from = (row - first)
+                .checked_mul(cell_size)
+                .and_then(|o| o.checked_add(self.column_offset))
+                .ok_or_else(|| "cell offset overflows".to_owned())?;
+            let to = (last + 1 - row)
+                .checked_mul(cell_size)
+                .and_then(|len| len.checked_add(from))
+                .ok_or_else(|| "cell offset overflows".to_owned())?;
+            let cells = bytes.get(from..to).ok_or_else(|| {
+                format!(
+                    "column {}: rows {row}..={last} lie outside bucket {}",
+                    self.desc.name, bucket.number
+                )
+            })?;
+            visit(row, cells)?;
             row = last + 1;
         }
         Ok(())

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use casacure::Table;
+use casacure::columnset::DataManagerBlob;
+use casacure::tabledesc::ColumnKind;
 use casacure::record::{RecordValue, TableRecord};
 
 use super::canonical::{put_value, subtable_name};
@@ -48,9 +50,47 @@ fn rows_digest(path: &Path) -> Result<String, Error> {
             Some(cells) => {
                 cells.map_err(|reason| damaged(path, format!("column {name}: {reason}")))?
             }
-            None => guarded(path, &name, || table.getcol(col, 0, n_rows))?,
+            None => match ssm_cells(&table, col, n_rows) {
+                Some(read) => guarded(path, &name, read)?,
+                None => guarded(path, &name, || table.getcol(col, 0, n_rows))?,
+            },
         };
         cells.iter().for_each(|cell| put_value(cell, &mut out));
     }
     Ok(digest_bytes(&out))
+}
+
+/// The cells of column `col` read cell by cell from StandardStMan, when it stores the column:
+/// the generic `getcol` resolves the table's real path (a `readlink` per path component) on
+/// every call, which cost more than reading a subtable.
+fn ssm_cells(
+    table: &Table,
+    col: usize,
+    n_rows: u64,
+) -> Option<impl FnOnce() -> Result<Vec<RecordValue>, casacure::ssm::SsmError> + '_> {
+    let desc = table.dat.desc.columns.get(col)?;
+    let (seq, within) = table.column_manager(col);
+    let spec = table
+        .dat
+        .column_set
+        .data_managers
+        .iter()
+        .find(|dm| dm.sequence_nr == seq && dm.type_name == "StandardStMan")
+        .and_then(|dm| match &dm.blob {
+            DataManagerBlob::StandardStMan(spec) => Some(spec),
+            DataManagerBlob::Unsupported(_) => None,
+        })?;
+    let file = table.ssm_files.iter().find(|(s, _)| *s == seq).map(|(_, f)| f)?;
+    let is_array = matches!(desc.kind, ColumnKind::Array);
+    Some(move || {
+        (0..n_rows)
+            .map(|row| {
+                if is_array {
+                    casacure::ssm::read_array_cell(file, spec, within, desc, row)
+                } else {
+                    file.read_scalar_cell(spec, within, desc, row)
+                }
+            })
+            .collect()
+    })
 }
