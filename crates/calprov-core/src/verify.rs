@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use calprov_metrics::fingerprint::{Details, Verdict, compare, read_fingerprint, row_digests};
+use calprov_metrics::fingerprint::{Details, Verdict, compare, read_fingerprint, row_groups};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -123,8 +123,8 @@ fn check(caltable: &str, recorded: &RecordedFingerprint) -> VerifyReport {
         Err(err) => report(Verdict::Unreadable, crate::chain(&err)),
         Ok((current, columns)) => {
             let parallel = columns.n_rows >= calprov_metrics::PARALLEL_THRESHOLD;
-            let comparison = compare(fingerprint, recorded.rows.as_deref(), &current, || {
-                row_digests(&columns, parallel)
+            let comparison = compare(fingerprint, recorded.groups.as_deref(), &current, || {
+                row_groups(&columns, parallel)
             });
             VerifyReport {
                 caltable: caltable.to_owned(),

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fingerprint::{Fingerprint, fingerprint};
+use crate::fingerprint::{Fingerprint, Group, fingerprint};
 use crate::qa::{QaThresholds, assess};
 use crate::reader::{CaltableColumns, read_caltable};
 use crate::reduce;
@@ -116,14 +116,14 @@ pub struct QualityMetrics {
     pub fingerprint: Option<Fingerprint>,
 }
 
-/// What one read of a caltable gives: its metrics (with the fingerprint) and its row
-/// digests (see [`crate::fingerprint`]), which are stored apart.
+/// What one read of a caltable gives: its metrics (with the fingerprint) and its solution
+/// groups (see [`crate::fingerprint`]), which are stored apart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extracted {
     /// Metrics, verdict and fingerprint.
     pub metrics: QualityMetrics,
-    /// One digest per row, in table order.
-    pub row_digests: Vec<u64>,
+    /// The solution groups.
+    pub groups: Vec<Group>,
 }
 
 /// The results of the independent reductions.
@@ -145,7 +145,7 @@ pub fn extract_metrics(
     extract(path, thresholds, assessed_at).map(|e| e.metrics)
 }
 
-/// [`extract_metrics`] with the row digests: everything calprov records of a table, from one
+/// [`extract_metrics`] with the solution groups: everything calprov records of a table, from one
 /// read.
 pub fn extract(
     path: &std::path::Path,
@@ -155,12 +155,9 @@ pub fn extract(
     let columns = read_caltable(path)?;
     let parallel = columns.n_rows >= PARALLEL_THRESHOLD;
     let mut metrics = compute_metrics(&columns, thresholds, assessed_at);
-    let (fingerprint, row_digests) = fingerprint(&columns, parallel);
+    let (fingerprint, groups) = fingerprint(&columns, parallel);
     metrics.fingerprint = Some(fingerprint);
-    Ok(Extracted {
-        metrics,
-        row_digests,
-    })
+    Ok(Extracted { metrics, groups })
 }
 
 /// Computes metrics from decoded columns; in parallel above [`PARALLEL_THRESHOLD`] rows.

@@ -97,8 +97,9 @@ fn a_freshly_tracked_table_is_unchanged() {
     assert_eq!(verdicts, ["unchanged"], "{details}");
     assert_eq!(code, 0);
     assert_eq!(details["rows_recorded"], 1680);
-    let solve_rows = count(&t.db, "SELECT n_rows FROM calprov_solve_rows");
-    assert_eq!(solve_rows, 1680);
+    // 1,680 rows: 14 antennas in each of 120 solution intervals (time, field, spw).
+    let groups = count(&t.db, "SELECT n_groups FROM calprov_solve_groups");
+    assert_eq!(groups, 120);
     let metrics: serde_json::Value =
         serde_json::from_str(&query_text(&t.db, "SELECT quality_metrics FROM caltables")).unwrap();
     let fingerprint = &metrics["fingerprint"];

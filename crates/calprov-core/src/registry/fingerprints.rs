@@ -1,7 +1,7 @@
 //! Reading back what a solve recorded of its table: the fingerprint (in its metrics) and
-//! the row digests (`calprov_solve_rows`), for `verify`; and the caltables to verify.
+//! the solution groups (`calprov_solve_groups`), for `verify`; and the caltables to verify.
 
-use calprov_metrics::fingerprint::{Fingerprint, METRICS_KEY, decode_rows};
+use calprov_metrics::fingerprint::{Fingerprint, Group, METRICS_KEY, decode_groups};
 use rusqlite::OptionalExtension;
 
 use super::Registry;
@@ -16,8 +16,8 @@ pub struct RecordedFingerprint {
     pub solve: Option<SolveId>,
     /// Its fingerprint; `None` when it was recorded without one.
     pub fingerprint: Option<Fingerprint>,
-    /// Its row digests, when stored and whole.
-    pub rows: Option<Vec<u64>>,
+    /// Its solution groups, when stored and whole.
+    pub groups: Option<Vec<Group>>,
 }
 
 impl Registry {
@@ -29,8 +29,8 @@ impl Registry {
         let (metrics, digests): (Option<String>, Option<Vec<u8>>) = self
             .connection()
             .prepare_cached(
-                "SELECT s.metrics, r.digests FROM calprov_solves s \
-                 LEFT JOIN calprov_solve_rows r ON r.solve_id = s.id WHERE s.id = ?1",
+                "SELECT s.metrics, g.groups FROM calprov_solves s \
+                 LEFT JOIN calprov_solve_groups g ON g.solve_id = s.id WHERE s.id = ?1",
             )
             .and_then(|mut stmt| {
                 stmt.query_row([solve], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -47,7 +47,7 @@ impl Registry {
         Ok(RecordedFingerprint {
             solve: Some(solve),
             fingerprint,
-            rows: digests.as_deref().and_then(decode_rows),
+            groups: digests.as_deref().and_then(decode_groups),
         })
     }
 

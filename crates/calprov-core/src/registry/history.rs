@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use calprov_metrics::fingerprint::{Group, encode_groups};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::Value;
 
@@ -31,8 +32,8 @@ pub(crate) struct NewSolve<'a> {
     pub(crate) cwd: Option<&'a str>,
     pub(crate) host: Option<&'a str>,
     pub(crate) inputs: &'a [(Role, Input)],
-    /// The caltable's row digests, when its fingerprint was taken.
-    pub(crate) row_digests: Option<&'a [u64]>,
+    /// The caltable's solution groups, when its fingerprint was taken.
+    pub(crate) groups: Option<&'a [Group]>,
 }
 
 /// One application to append.
@@ -133,18 +134,12 @@ pub(crate) fn insert_solve(
         })
         .map_err(Error::sql(db, "record the solve's inputs"))?;
     }
-    if let Some(digests) = solve.row_digests {
+    if let Some(groups) = solve.groups {
         tx.prepare_cached(
-            "INSERT INTO calprov_solve_rows (solve_id, n_rows, digests) VALUES (?1, ?2, ?3)",
+            "INSERT INTO calprov_solve_groups (solve_id, n_groups, groups) VALUES (?1, ?2, ?3)",
         )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                id,
-                digests.len() as i64,
-                calprov_metrics::fingerprint::encode_rows(digests)
-            ])
-        })
-        .map_err(Error::sql(db, "record the solve's row digests"))?;
+        .and_then(|mut stmt| stmt.execute(params![id, groups.len() as i64, encode_groups(groups)]))
+        .map_err(Error::sql(db, "record the solve's solution groups"))?;
     }
     Ok(id)
 }

@@ -96,7 +96,7 @@ impl Registry {
                     cwd: None,
                     host: None,
                     inputs: &inputs,
-                    row_digests: None,
+                    groups: None,
                 },
             )?;
         }

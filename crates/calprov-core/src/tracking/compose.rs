@@ -52,11 +52,8 @@ pub(crate) fn compose(
     };
     let mut missing = Vec::new();
     let extracted = read_metrics(solve, config, &mut missing);
-    let (metrics, row_digests) = match extracted {
-        Some(Extracted {
-            metrics,
-            row_digests,
-        }) => (Some(metrics), Some(row_digests)),
+    let (metrics, groups) = match extracted {
+        Some(Extracted { metrics, groups }) => (Some(metrics), Some(groups)),
         None => (None, None),
     };
     let version = find_version(solve, config, metrics.as_ref(), &mut missing);
@@ -73,7 +70,7 @@ pub(crate) fn compose(
         missing: &missing,
         version_step: version.step,
         qa_passed,
-        row_digests: row_digests.as_deref(),
+        groups: groups.as_deref(),
     };
     let summary = |latency_us| TrackSummary {
         caltable: solve.caltable.clone(),
@@ -107,7 +104,7 @@ pub(crate) fn compose_given(
         missing: &[],
         version_step: None,
         qa_passed: None,
-        row_digests: None,
+        groups: None,
     };
     let summary = |latency_us| TrackSummary {
         caltable: caltable.to_owned(),

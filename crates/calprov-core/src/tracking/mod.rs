@@ -190,7 +190,7 @@ impl Registry {
             missing: &[],
             version_step: None,
             qa_passed: None,
-            row_digests: None,
+            groups: None,
         };
         store::store(self, &record, started)
     }

@@ -45,8 +45,8 @@ pub(crate) struct Record<'a> {
     pub(crate) version_step: Option<VersionStep>,
     /// The QA verdict of the metrics read.
     pub(crate) qa_passed: Option<bool>,
-    /// The caltable's row digests, when its fingerprint was taken.
-    pub(crate) row_digests: Option<&'a [u64]>,
+    /// The caltable's solution groups, when its fingerprint was taken.
+    pub(crate) groups: Option<&'a [calprov_metrics::fingerprint::Group]>,
 }
 
 /// Writes `record` and its event in one transaction; nothing is written when it fails.
@@ -139,7 +139,7 @@ fn append_solve(
             cwd: cwd_text.as_deref(),
             host: record.context.host,
             inputs: &inputs,
-            row_digests: record.row_digests,
+            groups: record.groups,
         },
     )?;
     Ok(())

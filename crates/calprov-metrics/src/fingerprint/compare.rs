@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Fingerprint;
-use super::rows::{RowMatch, match_rows};
+use super::groups::{Group, GroupMatch, match_groups};
 
 /// One finding of `verify`; a table can have several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -59,31 +59,32 @@ pub struct Details {
     /// Subtables whose rows differ (or that appeared or disappeared).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subtables_changed: Vec<String>,
-    /// How the recorded rows were found, when the row digests were compared.
+    /// How the recorded solution groups (TIME, FIELD_ID, SPECTRAL_WINDOW_ID) were found,
+    /// when they were compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rows: Option<RowCounts>,
+    pub groups: Option<GroupCounts>,
 }
 
-/// [`RowMatch`] as reported.
+/// [`GroupMatch`] as reported.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RowCounts {
-    /// Recorded rows still there, unchanged.
+pub struct GroupCounts {
+    /// Recorded groups still there, unchanged.
     pub unchanged: u64,
-    /// Recorded rows whose flags differ.
+    /// Recorded groups whose flags differ.
     pub flags_edited: u64,
-    /// Recorded rows changed or removed.
+    /// Recorded groups changed or removed.
     pub changed_or_removed: u64,
-    /// Rows now that match no recorded row.
+    /// Groups now that no recorded group has the key of.
     pub new: u64,
 }
 
-impl From<RowMatch> for RowCounts {
-    fn from(m: RowMatch) -> Self {
+impl From<GroupMatch> for GroupCounts {
+    fn from(m: GroupMatch) -> Self {
         Self {
             unchanged: m.unchanged as u64,
             flags_edited: m.flags_edited as u64,
             changed_or_removed: m.changed_or_removed as u64,
-            new: m.unmatched_current as u64,
+            new: m.new as u64,
         }
     }
 }
@@ -97,19 +98,19 @@ pub struct Comparison {
     pub details: Details,
 }
 
-/// Compares the recorded fingerprint (with its row digests when stored) with the current
-/// one; the current row digests are computed only when rows must be matched.
+/// Compares the recorded fingerprint (with its solution groups when stored) with the current
+/// one; the current groups are computed only when they must be matched.
 ///
-/// Rows are compared as multisets when the row count or any row column differs: recorded
-/// rows all still there and more rows is `rows_appended`; rows that differ only in FLAG are
-/// `flags_edited`; a recorded row found nowhere is `solutions_changed`. Rows that only moved
-/// are not a change (CASA re-sorts tables it appends to). Without recorded row digests the
+/// Groups are matched by key when the row count or any column differs: recorded groups all
+/// still there and new ones is `rows_appended`; groups that differ only in FLAG are
+/// `flags_edited`; a recorded group changed or gone is `solutions_changed`. Rows that only
+/// moved are not a change (CASA re-sorts tables it appends to). Without recorded groups the
 /// column digests decide.
 pub fn compare(
     recorded: &Fingerprint,
-    recorded_rows: Option<&[u64]>,
+    recorded_groups: Option<&[Group]>,
     current: &Fingerprint,
-    current_rows: impl FnOnce() -> Vec<u64>,
+    current_groups: impl FnOnce() -> Vec<Group>,
 ) -> Comparison {
     let mut verdicts = Vec::new();
     let mut details = Details {
@@ -117,7 +118,7 @@ pub fn compare(
         rows_now: current.n_rows,
         columns_changed: changed_keys(&recorded.columns, &current.columns),
         subtables_changed: changed_keys(&recorded.subtables, &current.subtables),
-        rows: None,
+        groups: None,
     };
     if recorded.description != current.description {
         verdicts.push(Verdict::KeywordsChanged);
@@ -126,19 +127,18 @@ pub fn compare(
         verdicts.push(Verdict::SubtablesChanged);
     }
     let rows_differ = recorded.n_rows != current.n_rows || !details.columns_changed.is_empty();
-    let usable_rows = recorded_rows.filter(|r| r.len() as u64 == recorded.n_rows);
     if rows_differ {
-        match usable_rows {
+        match recorded_groups {
             Some(old) => {
-                let m = match_rows(old, &current_rows());
-                details.rows = Some(m.into());
+                let m = match_groups(old, &current_groups());
+                details.groups = Some(m.into());
                 if m.changed_or_removed > 0 {
                     verdicts.push(Verdict::SolutionsChanged);
                 }
                 if m.flags_edited > 0 || flag_only(&details.columns_changed, recorded, current) {
                     verdicts.push(Verdict::FlagsEdited);
                 }
-                if m.changed_or_removed == 0 && m.unmatched_current > 0 {
+                if m.changed_or_removed == 0 && m.new > 0 {
                     verdicts.push(Verdict::RowsAppended);
                 }
             }

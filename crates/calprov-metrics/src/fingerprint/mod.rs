@@ -1,7 +1,8 @@
 //! Fingerprints that understand CASA caltables: algorithm-tagged digests of the parts that
 //! mean something (description and keywords, row count, each solution, flag and key column,
-//! each subtable's rows) and an order-independent digest per row, computed from the columns
-//! the metrics read (the table is read once). Content-defined: the bytes hashed are the
+//! each subtable's rows) and an order-independent digest of each solution interval
+//! ([`groups`](groups::row_groups)), computed from the columns the metrics read (the table is
+//! read once). Content-defined: the bytes hashed are the
 //! decoded values in a canonical form, so the storage manager, the byte order on disk, lock
 //! files and an open/close by casacore do not change a fingerprint.
 //!
@@ -9,16 +10,16 @@
 
 mod compare;
 mod digest;
-mod rows;
+mod groups;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use compare::{Comparison, Details, Verdict, compare};
+pub use compare::{Comparison, Details, GroupCounts, Verdict, compare};
 pub use digest::{ALGORITHM, CHUNK_BYTES, column_digest, digest_bytes, format_digest};
-pub use rows::{
-    ROW_DIGEST_BYTES, RowMatch, content_of, decode_rows, encode_rows, match_rows, row_digests,
+pub use groups::{
+    GROUP_BYTES, Group, GroupMatch, decode_groups, encode_groups, match_groups, row_groups,
 };
 
 use crate::reader::CaltableColumns;
@@ -39,8 +40,8 @@ pub const KEY_COLUMNS: &[&str] = &[
     "SCAN_NUMBER",
 ];
 
-/// The fingerprint of one caltable, as stored under [`METRICS_KEY`]; the row digests are
-/// stored beside it (they are 8 bytes a row, too many for JSON).
+/// The fingerprint of one caltable, as stored under [`METRICS_KEY`]; its solution groups are
+/// stored beside it, in binary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     /// The hash every digest uses ([`ALGORITHM`]).
@@ -55,16 +56,16 @@ pub struct Fingerprint {
     pub subtables: BTreeMap<String, String>,
 }
 
-/// Fingerprints decoded columns; the row digests come back beside it, in table order.
-pub fn fingerprint(columns: &CaltableColumns, parallel: bool) -> (Fingerprint, Vec<u64>) {
+/// Fingerprints decoded columns; the solution groups come back beside it.
+pub fn fingerprint(columns: &CaltableColumns, parallel: bool) -> (Fingerprint, Vec<Group>) {
     (
         table_fingerprint(columns, parallel),
-        row_digests(columns, parallel),
+        row_groups(columns, parallel),
     )
 }
 
-/// Reads the table at `path` and fingerprints it (no metrics), for `verify`; the row
-/// digests are computed only when `compare` asks for them, through the columns returned.
+/// Reads the table at `path` and fingerprints it (no metrics), for `verify`; its groups are
+/// computed only when `compare` asks for them, through the columns returned.
 pub fn read_fingerprint(
     path: &std::path::Path,
 ) -> Result<(Fingerprint, CaltableColumns), crate::Error> {
@@ -73,7 +74,7 @@ pub fn read_fingerprint(
     Ok((table_fingerprint(&columns, parallel), columns))
 }
 
-/// The digests of a table, without its row digests.
+/// The digests of a table, without its groups.
 pub fn table_fingerprint(columns: &CaltableColumns, parallel: bool) -> Fingerprint {
     let mut digests = BTreeMap::new();
     let mut put = |name: &str, digest: Option<String>| {

@@ -33,7 +33,7 @@ fn table(n: usize) -> CaltableColumns {
 fn verdicts_between(old: &CaltableColumns, new: &CaltableColumns) -> Vec<Verdict> {
     let (a, rows_a) = fingerprint(old, false);
     let (b, _) = fingerprint(new, false);
-    compare(&a, Some(&rows_a), &b, || row_digests(new, false)).verdicts
+    compare(&a, Some(&rows_a), &b, || row_groups(new, false)).verdicts
 }
 
 /// The rows of `columns` in a new order (`order[i]` is the old index of new row `i`).
@@ -84,11 +84,41 @@ fn rows_that_only_moved_are_unchanged() {
 
 #[test]
 fn rows_appended_and_interleaved_by_time_are_rows_appended() {
-    // The recorded table is every other row of the final one: CASA's append re-sorts by time.
+    // The recorded table lacks every third solution interval of the final one: CASA's append
+    // re-sorts by time, so the new intervals sit between the old ones.
     let full = table(60);
-    let kept: Vec<usize> = (0..60).filter(|i| i % 3 != 1).collect();
+    let kept: Vec<usize> = (0..60).filter(|i| (i / 4) % 3 != 1).collect();
     let old = reorder(&full, &kept);
     assert_eq!(verdicts_between(&old, &full), [Verdict::RowsAppended]);
+}
+
+#[test]
+fn a_row_moved_within_its_interval_or_to_another_run_is_unchanged() {
+    let t = table(40);
+    // Rows 5 and 6 swap (same interval); row 0 moves to the end (its interval split in two
+    // runs).
+    let mut order: Vec<usize> = (1..40).collect();
+    order.swap(4, 5);
+    order.push(0);
+    assert_eq!(
+        verdicts_between(&t, &reorder(&t, &order)),
+        [Verdict::Unchanged]
+    );
+}
+
+#[test]
+fn a_flag_moved_to_another_row_of_its_interval_is_flags_edited() {
+    let mut t = table(8);
+    if let Some(f) = t.flag.as_mut() {
+        f.iter_mut().for_each(|x| *x = false);
+        f[0] = true;
+    }
+    let mut moved = t.clone();
+    if let Some(f) = moved.flag.as_mut() {
+        f[0] = false;
+        f[2] = true;
+    }
+    assert_eq!(verdicts_between(&t, &moved), [Verdict::FlagsEdited]);
 }
 
 #[test]
@@ -130,10 +160,10 @@ fn removed_rows_are_solutions_changed() {
     let c = {
         let (a, rows) = fingerprint(&t, false);
         let (b, _) = fingerprint(&fewer, false);
-        compare(&a, Some(&rows), &b, || row_digests(&fewer, false))
+        compare(&a, Some(&rows), &b, || row_groups(&fewer, false))
     };
     assert_eq!(c.verdicts, [Verdict::SolutionsChanged]);
-    assert_eq!(c.details.rows.map(|r| r.changed_or_removed), Some(1));
+    assert_eq!(c.details.groups.map(|g| g.changed_or_removed), Some(1));
 }
 
 #[test]
@@ -147,7 +177,7 @@ fn keyword_and_subtable_changes_have_their_own_verdicts() {
         .insert("ANTENNA".into(), digest_bytes(b"moved antenna"));
     let (a, ra) = fingerprint(&t, false);
     let (b, _) = fingerprint(&s, false);
-    let c = compare(&a, Some(&ra), &b, || row_digests(&s, false));
+    let c = compare(&a, Some(&ra), &b, || row_groups(&s, false));
     assert_eq!(c.verdicts, [Verdict::SubtablesChanged]);
     assert_eq!(c.details.subtables_changed, ["ANTENNA"]);
 }
@@ -178,8 +208,10 @@ fn parallel_and_sequential_digests_agree_across_many_chunks() {
     // More than one leaf per column and more than one row chunk.
     let t = table(200_000);
     assert_eq!(fingerprint(&t, true), fingerprint(&t, false));
-    let (f, rows) = fingerprint(&t, true);
-    assert_eq!(rows.len(), 200_000);
+    let (f, groups) = fingerprint(&t, true);
+    // One run per interval of four rows, and the run cut by every parallel chunk boundary
+    // that falls inside an interval (none: 32768 is a multiple of 4).
+    assert_eq!(groups.len(), 50_000);
     assert!(f.columns["CPARAM"].starts_with("xxh3-128:"));
     assert_eq!(f.columns.len(), 10);
 }
@@ -187,9 +219,9 @@ fn parallel_and_sequential_digests_agree_across_many_chunks() {
 #[test]
 fn a_row_count_of_zero_fingerprints() {
     let t = table(0);
-    let (f, rows) = fingerprint(&t, false);
+    let (f, groups) = fingerprint(&t, false);
     assert_eq!(f.n_rows, 0);
-    assert!(rows.is_empty());
+    assert!(groups.is_empty());
 }
 
 /// Which column a mutation touches, and where.
@@ -271,8 +303,8 @@ proptest! {
         let t = table(64);
         let mut changed = t.clone();
         let column = apply(&mut changed, &m);
-        let (before, rows_before) = fingerprint(&t, false);
-        let (after, rows_after) = fingerprint(&changed, false);
+        let (before, groups_before) = fingerprint(&t, false);
+        let (after, groups_after) = fingerprint(&changed, false);
         let differing: Vec<&String> = before
             .columns
             .iter()
@@ -281,19 +313,25 @@ proptest! {
             .collect();
         prop_assert_eq!(differing, vec![column]);
         prop_assert_eq!(&before.description, &after.description);
-        // Exactly one row's digest changed too.
-        let rows_changed = rows_before.iter().zip(&rows_after).filter(|(a, b)| a != b).count();
-        prop_assert_eq!(rows_changed, 1);
+        // And the groups tell: a flag as flags_edited, anything else as solutions_changed.
+        prop_assert_ne!(&groups_before, &groups_after);
+        let m = match_groups(&groups_before, &groups_after);
+        if column == "FLAG" {
+            prop_assert_eq!((m.flags_edited, m.changed_or_removed), (1, 0));
+        } else {
+            prop_assert!(m.changed_or_removed >= 1);
+        }
     }
 
     #[test]
-    fn row_digests_survive_their_stored_form(digests in proptest::collection::vec(any::<u64>(), 0..300)) {
-        prop_assert_eq!(decode_rows(&encode_rows(&digests)), Some(digests));
+    fn groups_survive_their_stored_form(words in proptest::collection::vec(any::<(u64, u64, u64)>(), 0..300)) {
+        let groups: Vec<Group> = words.iter().map(|&(key, content, flags)| Group { key, content, flags }).collect();
+        prop_assert_eq!(decode_groups(&encode_groups(&groups)), Some(groups));
     }
 
     #[test]
-    fn stored_row_digests_of_a_broken_length_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-        prop_assert_eq!(decode_rows(&bytes).is_some(), bytes.len() % ROW_DIGEST_BYTES == 0);
+    fn stored_groups_of_a_broken_length_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
+        prop_assert_eq!(decode_groups(&bytes).is_some(), bytes.len() % GROUP_BYTES == 0);
     }
 
     #[test]

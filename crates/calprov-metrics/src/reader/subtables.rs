@@ -7,8 +7,8 @@ use std::path::Path;
 
 use casacure::Table;
 use casacure::columnset::DataManagerBlob;
-use casacure::tabledesc::ColumnKind;
 use casacure::record::{RecordValue, TableRecord};
+use casacure::tabledesc::ColumnKind;
 
 use super::canonical::{put_value, subtable_name};
 use super::guard::guarded;
@@ -80,7 +80,11 @@ fn ssm_cells(
             DataManagerBlob::StandardStMan(spec) => Some(spec),
             DataManagerBlob::Unsupported(_) => None,
         })?;
-    let file = table.ssm_files.iter().find(|(s, _)| *s == seq).map(|(_, f)| f)?;
+    let file = table
+        .ssm_files
+        .iter()
+        .find(|(s, _)| *s == seq)
+        .map(|(_, f)| f)?;
     let is_array = matches!(desc.kind, ColumnKind::Array);
     Some(move || {
         (0..n_rows)
