@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use casacure::Table;
-use casacure::record::RecordValue;
+use casacure::record::{DataType, RecordValue};
 use rayon::prelude::*;
 
 use super::decode::{Element, Scalar};
 use super::guard::{WalkError, guarded};
-use super::ssm::SsmColumn;
+use super::ssm::{self, Sink, SsmColumn};
 use super::validate::damaged;
 use crate::Error;
 
@@ -34,6 +34,27 @@ pub(super) struct ColumnReader<'t> {
     names: Vec<String>,
 }
 
+/// The key columns, in the order [`ColumnReader::key_columns`] reads them; `None` for a column
+/// the table does not have.
+pub(super) struct KeyColumns {
+    pub(super) time: Option<Vec<f64>>,
+    pub(super) antenna1: Option<Vec<i32>>,
+    pub(super) antenna2: Option<Vec<i32>>,
+    pub(super) spw: Option<Vec<i32>>,
+    pub(super) field: Option<Vec<i32>>,
+    pub(super) scan: Option<Vec<i32>>,
+}
+
+/// The key columns and their types; TIME first, then the `Int` ones in [`KeyColumns`]' order.
+const KEY_COLUMNS: [(&str, DataType); 6] = [
+    ("TIME", DataType::Double),
+    ("ANTENNA1", DataType::Int),
+    ("ANTENNA2", DataType::Int),
+    ("SPECTRAL_WINDOW_ID", DataType::Int),
+    ("FIELD_ID", DataType::Int),
+    ("SCAN_NUMBER", DataType::Int),
+];
+
 impl<'t> ColumnReader<'t> {
     pub(super) fn new(path: &'t Path, table: &'t Table, n_rows: usize, parallel: bool) -> Self {
         Self {
@@ -43,6 +64,75 @@ impl<'t> ColumnReader<'t> {
             parallel,
             names: table.colnames(),
         }
+    }
+
+    /// Reads the key columns, the StandardStMan ones in one walk over the buckets (see
+    /// [`ssm::gather`]); a column another storage manager holds, or of another type, is
+    /// read on its own.
+    pub(super) fn key_columns(&self) -> Result<KeyColumns, Error> {
+        let mut fused: Vec<(usize, SsmColumn<'_>)> = Vec::new();
+        for (i, (name, data_type)) in KEY_COLUMNS.iter().enumerate() {
+            let Some(ssm) = self
+                .column(name)
+                .and_then(|col| SsmColumn::find(self.table, col))
+            else {
+                continue;
+            };
+            let shares = fused
+                .first()
+                .is_none_or(|(_, lead)| lead.shares_buckets(&ssm));
+            if ssm.is_scalar_of(*data_type) && shares {
+                fused.push((i, ssm));
+            }
+        }
+        let n = self.n_rows;
+        let mut time = fused.iter().any(|(i, _)| *i == 0).then(|| vec![0f64; n]);
+        let mut ints: Vec<Option<Vec<i32>>> = (1..KEY_COLUMNS.len())
+            .map(|i| fused.iter().any(|(f, _)| *f == i).then(|| vec![0i32; n]))
+            .collect();
+        {
+            // Per chunk of rows: a sink into each fused column's part of its output.
+            let mut chunks: Vec<Vec<Sink<'_>>> = (0..n.div_ceil(READ_CHUNK_ROWS))
+                .map(|_| Vec::with_capacity(fused.len()))
+                .collect();
+            if let Some(t) = time.as_mut() {
+                for (k, c) in t.chunks_mut(READ_CHUNK_ROWS).enumerate() {
+                    chunks[k].push(Sink::F64(c));
+                }
+            }
+            for v in ints.iter_mut().flatten() {
+                for (k, c) in v.chunks_mut(READ_CHUNK_ROWS).enumerate() {
+                    chunks[k].push(Sink::I32(c));
+                }
+            }
+            let walk: Vec<&SsmColumn<'_>> = fused.iter().map(|(_, c)| c).collect();
+            let read = |(k, mut sinks): (usize, Vec<Sink<'_>>)| {
+                guarded(self.path, "key columns", || {
+                    ssm::gather(&walk, &mut sinks, k * READ_CHUNK_ROWS).map_err(WalkError)
+                })
+            };
+            if self.parallel {
+                chunks.into_par_iter().enumerate().try_for_each(read)?;
+            } else {
+                chunks.into_iter().enumerate().try_for_each(read)?;
+            }
+        }
+        let mut ints = ints.into_iter();
+        let mut int = |name: &str| match ints.next().flatten() {
+            Some(v) => Ok(Some(v)),
+            None => self.scalars::<i32>(name),
+        };
+        Ok(KeyColumns {
+            time: match time {
+                Some(t) => Some(t),
+                None => self.scalars::<f64>("TIME")?,
+            },
+            antenna1: int("ANTENNA1")?,
+            antenna2: int("ANTENNA2")?,
+            spw: int("SPECTRAL_WINDOW_ID")?,
+            field: int("FIELD_ID")?,
+            scan: int("SCAN_NUMBER")?,
+        })
     }
 
     /// The index of column `name`, when the table has it.
@@ -132,7 +222,7 @@ impl<'t> ColumnReader<'t> {
                 let mut seen: BTreeSet<Vec<u32>> = BTreeSet::new();
                 let mut cells: Vec<u32> = Vec::new();
                 let mut last: Vec<u32> = Vec::new();
-                ssm.for_each_array(T::BITS, start, end, |_, dims, nelem, data| {
+                let visit = |_, dims: &[u32], nelem, data: &[u8]| {
                     T::decode_into(data, nelem, ssm.big_endian, &mut out);
                     if want_layout {
                         // `nelem` is bounded by the cell's bytes in the mapped file.
@@ -143,8 +233,9 @@ impl<'t> ColumnReader<'t> {
                         }
                     }
                     Ok(())
-                })
-                .map_err(WalkError)?;
+                };
+                ssm.for_each_array(T::BITS, start, end, visit)
+                    .map_err(WalkError)?;
                 Ok::<_, WalkError>((out, seen, cells))
             })
         })?;

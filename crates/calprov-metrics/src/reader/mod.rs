@@ -100,6 +100,7 @@ pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<Caltabl
     validate_row_count(path, n_rows)?;
     let parallel = parallel.unwrap_or(n_rows >= crate::PARALLEL_THRESHOLD);
     let reader = ColumnReader::new(path, &table, n_rows, parallel);
+    let keys = reader.key_columns()?;
     let mut cell_shapes = BTreeSet::new();
     let mut row_cells = Vec::new();
     let cparam = reader.arrays(
@@ -122,12 +123,12 @@ pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<Caltabl
     };
     Ok(CaltableColumns {
         n_rows,
-        time: reader.scalars("TIME")?.unwrap_or_default(),
-        antenna1: reader.scalars("ANTENNA1")?.unwrap_or_default(),
-        antenna2: reader.scalars("ANTENNA2")?.unwrap_or_default(),
-        spw: reader.scalars("SPECTRAL_WINDOW_ID")?.unwrap_or_default(),
-        field: reader.scalars("FIELD_ID")?.unwrap_or_default(),
-        scan: reader.scalars("SCAN_NUMBER")?.unwrap_or_default(),
+        time: keys.time.unwrap_or_default(),
+        antenna1: keys.antenna1.unwrap_or_default(),
+        antenna2: keys.antenna2.unwrap_or_default(),
+        spw: keys.spw.unwrap_or_default(),
+        field: keys.field.unwrap_or_default(),
+        scan: keys.scan.unwrap_or_default(),
         flag: reader.arrays("FLAG", None)?,
         snr: reader.arrays("SNR", None)?,
         paramerr: reader.arrays("PARAMERR", None)?,

@@ -11,6 +11,8 @@ use casacure::columnset::{DataManagerBlob, StandardStMan};
 use casacure::ssm::StandardStManFile;
 use casacure::tabledesc::ColumnDesc;
 
+use super::decode::Primitive;
+
 /// A column stored by StandardStMan, resolved to its data file and position.
 pub(super) struct SsmColumn<'t> {
     file: &'t StandardStManFile,
@@ -53,6 +55,12 @@ impl<'t> SsmColumn<'t> {
         })
     }
 
+    /// True for a scalar column of type `data_type`.
+    pub(super) fn is_scalar_of(&self, data_type: casacure::record::DataType) -> bool {
+        self.desc.data_type == data_type
+            && matches!(self.desc.kind, casacure::tabledesc::ColumnKind::Scalar(_))
+    }
+
     /// True for a variable-shape array column stored indirectly (what CASA writes).
     pub(super) fn is_indirect_array(&self) -> bool {
         matches!(self.desc.kind, casacure::tabledesc::ColumnKind::Array)
@@ -89,49 +97,55 @@ impl<'t> SsmColumn<'t> {
         if cell_size == 0 {
             return Err(format!("column {}: cells of no bytes", self.desc.name));
         }
+        self.for_each_bucket(start, end, |row, first, last, bytes| {
+            visit(row, self.run_cells(bytes, cell_size, row, first, last)?)
+        })
+    }
+
+    /// Calls `visit(row, first, last, bucket)` for each bucket holding rows of `start..end`:
+    /// the rows `row..=last` of the walk are in it, its first row being `first`.
+    fn for_each_bucket(
+        &self,
+        start: usize,
+        end: usize,
+        mut visit: impl FnMut(usize, usize, usize, &[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
         let index = self.file.indices.get(self.index_nr).ok_or_else(|| {
             format!(
                 "column {}: bucket index {} is missing",
                 self.desc.name, self.index_nr
             )
         })?;
+        // The index is searched once; the buckets after the first are its next entries.
+        let mut entry = index.last_row.partition_point(|&last| last < start as u64);
         let mut row = start;
         while row < end {
-            let bucket = index
-                .find(row as u64)
-                .ok_or_else(|| format!("column {}: row {row} is in no bucket", self.desc.name))?;
-            let bytes = self
-                .file
-                .bucket_bytes(bucket.number)
-                .map_err(|e| e.to_string())?;
-            let first = usize::try_from(bucket.start_row)
-                .map_err(|_| "bucket start overflows".to_owned())?;
-            let last = usize::try_from(bucket.end_row)
-                .unwrap_or(usize::MAX)
-                .min(end - 1);
+            let (Some(&end_row), Some(&number)) =
+                (index.last_row.get(entry), index.bucket_number.get(entry))
+            else {
+                return Err(format!(
+                    "column {}: row {row} is in no bucket",
+                    self.desc.name
+                ));
+            };
+            let start_row = match entry.checked_sub(1) {
+                Some(previous) => index.last_row[previous].saturating_add(1),
+                None => 0,
+            };
+            entry += 1;
+            let bytes = self.file.bucket_bytes(number).map_err(|e| e.to_string())?;
+            let first =
+                usize::try_from(start_row).map_err(|_| "bucket start overflows".to_owned())?;
+            let last = usize::try_from(end_row).unwrap_or(usize::MAX).min(end - 1);
             // A damaged index (last rows out of order) can name a bucket that does not hold
             // `row`; walking on would loop forever on the same row or read before the bucket.
             if first > row || last < row {
                 return Err(format!(
-                    "column {}: the bucket index is out of order at row {row} (bucket {} holds rows {}..={})",
-                    self.desc.name, bucket.number, bucket.start_row, bucket.end_row
+                    "column {}: the bucket index is out of order at row {row} (bucket {number} holds rows {start_row}..={end_row})",
+                    self.desc.name
                 ));
             }
-            let from = (row - first)
-                .checked_mul(cell_size)
-                .and_then(|o| o.checked_add(self.column_offset))
-                .ok_or_else(|| "cell offset overflows".to_owned())?;
-            let to = (last + 1 - row)
-                .checked_mul(cell_size)
-                .and_then(|len| len.checked_add(from))
-                .ok_or_else(|| "cell offset overflows".to_owned())?;
-            let cells = bytes.get(from..to).ok_or_else(|| {
-                format!(
-                    "column {}: rows {row}..={last} lie outside bucket {}",
-                    self.desc.name, bucket.number
-                )
-            })?;
-            visit(row, cells)?;
+            visit(row, first, last, bytes)?;
             row = last + 1;
         }
         Ok(())
@@ -148,15 +162,7 @@ impl<'t> SsmColumn<'t> {
         end: usize,
         mut visit: impl FnMut(usize, &[u32], usize, &[u8]) -> Result<(), String>,
     ) -> Result<(), String> {
-        let f0i = self.file.f0i().ok_or_else(|| {
-            format!(
-                "column {}: the array file table.f0i is missing",
-                self.desc.name
-            )
-        })?;
-        let version = read_u32(f0i, 0, self.big_endian)
-            .ok_or_else(|| "the array file table.f0i is too short for its header".to_owned())?;
-        let mut dims: Vec<u32> = Vec::with_capacity(4);
+        let mut records = self.array_records(element_bits)?;
         self.for_each_cell(ARRAY_REF_BYTES, start, end, |row, cell| {
             let raw = [
                 cell[0], cell[1], cell[2], cell[3], cell[4], cell[5], cell[6], cell[7],
@@ -166,46 +172,168 @@ impl<'t> SsmColumn<'t> {
             } else {
                 i64::from_le_bytes(raw)
             };
-            if offset == 0 {
-                return visit(row, &[], 0, &[]);
-            }
-            let bad = || {
-                format!(
-                    "column {}: row {row} refers to offset {offset} outside table.f0i ({} bytes)",
-                    self.desc.name,
-                    f0i.len()
-                )
-            };
-            let mut p = usize::try_from(offset).map_err(|_| bad())?;
-            if version > 0 {
-                p = p.checked_add(4).ok_or_else(bad)?; // reference count
-            }
-            let ndim = read_u32(f0i, p, self.big_endian).ok_or_else(bad)? as usize;
-            p += 4;
-            if ndim > 8 {
-                return Err(format!(
-                    "column {}: row {row} claims {ndim} dimensions",
-                    self.desc.name
-                ));
-            }
-            dims.clear();
-            let mut nelem: usize = if ndim == 0 { 0 } else { 1 };
-            for _ in 0..ndim {
-                let d = read_u32(f0i, p, self.big_endian).ok_or_else(bad)?;
-                p += 4;
-                dims.push(d);
-                nelem = nelem.checked_mul(d as usize).ok_or_else(bad)?;
-            }
-            let bytes = nelem
-                .checked_mul(element_bits)
-                .map(|bits| bits.div_ceil(8))
-                .ok_or_else(bad)?;
-            let data = f0i
-                .get(p..p.checked_add(bytes).ok_or_else(bad)?)
-                .ok_or_else(bad)?;
-            visit(row, &dims, nelem, data)
+            records.visit(row, offset, &mut visit)
         })
     }
+
+    fn array_records(&self, element_bits: usize) -> Result<ArrayRecords<'t>, String> {
+        let f0i = self.file.f0i().ok_or_else(|| {
+            format!(
+                "column {}: the array file table.f0i is missing",
+                self.desc.name
+            )
+        })?;
+        let version = read_u32(f0i, 0, self.big_endian)
+            .ok_or_else(|| "the array file table.f0i is too short for its header".to_owned())?;
+        Ok(ArrayRecords {
+            f0i,
+            version,
+            big_endian: self.big_endian,
+            name: &self.desc.name,
+            element_bits,
+            dims: Vec::with_capacity(4),
+        })
+    }
+
+    /// True when `other` lives in the same buckets (same file and index): one walk can read
+    /// both.
+    pub(super) fn shares_buckets(&self, other: &SsmColumn<'_>) -> bool {
+        std::ptr::eq(self.file, other.file) && self.index_nr == other.index_nr
+    }
+
+    /// The cells of this column in one bucket run (rows `row..=last`, the bucket's first row
+    /// being `first`).
+    fn run_cells<'b>(
+        &self,
+        bytes: &'b [u8],
+        cell_size: usize,
+        row: usize,
+        first: usize,
+        last: usize,
+    ) -> Result<&'b [u8], String> {
+        let from = (row - first)
+            .checked_mul(cell_size)
+            .and_then(|o| o.checked_add(self.column_offset))
+            .ok_or_else(|| "cell offset overflows".to_owned())?;
+        let to = (last + 1 - row)
+            .checked_mul(cell_size)
+            .and_then(|len| len.checked_add(from))
+            .ok_or_else(|| "cell offset overflows".to_owned())?;
+        bytes.get(from..to).ok_or_else(|| {
+            format!(
+                "column {}: rows {row}..={last} lie outside their bucket",
+                self.desc.name
+            )
+        })
+    }
+}
+
+/// The records of one array column in `table.f0i`: `[refcount][ndim][dims][data]`.
+struct ArrayRecords<'t> {
+    f0i: &'t [u8],
+    version: u32,
+    big_endian: bool,
+    name: &'t str,
+    element_bits: usize,
+    dims: Vec<u32>,
+}
+
+impl ArrayRecords<'_> {
+    /// Visits the record at `offset` (row `row`'s).
+    fn visit(
+        &mut self,
+        row: usize,
+        offset: i64,
+        visit: &mut impl FnMut(usize, &[u32], usize, &[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        if offset == 0 {
+            return visit(row, &[], 0, &[]);
+        }
+        let f0i = self.f0i;
+        let bad = || {
+            format!(
+                "column {}: row {row} refers to offset {offset} outside table.f0i ({} bytes)",
+                self.name,
+                f0i.len()
+            )
+        };
+        let mut p = usize::try_from(offset).map_err(|_| bad())?;
+        if self.version > 0 {
+            p = p.checked_add(4).ok_or_else(bad)?; // reference count
+        }
+        let ndim = read_u32(f0i, p, self.big_endian).ok_or_else(bad)? as usize;
+        p += 4;
+        if ndim > 8 {
+            return Err(format!(
+                "column {}: row {row} claims {ndim} dimensions",
+                self.name
+            ));
+        }
+        self.dims.clear();
+        let mut nelem: usize = if ndim == 0 { 0 } else { 1 };
+        for _ in 0..ndim {
+            let d = read_u32(f0i, p, self.big_endian).ok_or_else(bad)?;
+            p += 4;
+            self.dims.push(d);
+            nelem = nelem.checked_mul(d as usize).ok_or_else(bad)?;
+        }
+        let bytes = nelem
+            .checked_mul(self.element_bits)
+            .map(|bits| bits.div_ceil(8))
+            .ok_or_else(bad)?;
+        let data = f0i
+            .get(p..p.checked_add(bytes).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
+        visit(row, &self.dims, nelem, data)
+    }
+}
+
+/// Where a fused walk writes one scalar column's cells of a range of rows.
+pub(super) enum Sink<'a> {
+    /// `Double` cells.
+    F64(&'a mut [f64]),
+    /// `Int` cells.
+    I32(&'a mut [i32]),
+}
+
+/// Reads the cells of several scalar columns that share buckets in one walk over
+/// `start..start + n`, into the sinks (each `n` cells long): CASA's buckets are 2,560 bytes,
+/// a few dozen rows, so a walk is dominated by reaching each bucket (a new page, a cache
+/// miss), which one walk pays once for all the columns instead of once per column.
+pub(super) fn gather(
+    columns: &[&SsmColumn<'_>],
+    sinks: &mut [Sink<'_>],
+    start: usize,
+) -> Result<(), String> {
+    let Some(lead) = columns.first() else {
+        return Ok(());
+    };
+    let n = sinks.iter().map(|s| match s {
+        Sink::F64(v) => v.len(),
+        Sink::I32(v) => v.len(),
+    });
+    let end = start + n.min().unwrap_or(0);
+    lead.for_each_bucket(start, end, |row, first, last, bytes| {
+        let at = row - start;
+        for (column, sink) in columns.iter().zip(sinks.iter_mut()) {
+            let big_endian = column.big_endian;
+            match sink {
+                Sink::F64(out) => {
+                    let cells = column.run_cells(bytes, 8, row, first, last)?;
+                    for (value, cell) in out[at..].iter_mut().zip(cells.chunks_exact(8)) {
+                        *value = f64::decode(cell, big_endian);
+                    }
+                }
+                Sink::I32(out) => {
+                    let cells = column.run_cells(bytes, 4, row, first, last)?;
+                    for (value, cell) in out[at..].iter_mut().zip(cells.chunks_exact(4)) {
+                        *value = i32::decode(cell, big_endian);
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
 }
 
 fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
