@@ -75,6 +75,7 @@ fn verify_one(db: &Path, table: &str) -> (Vec<String>, serde_json::Value, i32) {
 }
 
 /// Each edit, on a fresh tracked copy, gives exactly these verdicts.
+#[allow(clippy::print_stderr)] // says which test did not run, as the #[test]s do
 fn assert_edit_gives(edit_name: &str, expected: &[&str]) {
     let t = tracked_copy();
     if edit(edit_name, &t.table).is_none() {

@@ -132,7 +132,7 @@ pub fn row_groups(columns: &CaltableColumns, parallel: bool) -> Vec<Group> {
     let snr = row_cells(columns.snr.as_deref(), total);
     let flag = row_cells(columns.flag.as_deref(), total);
     let key_of = |i: usize| {
-        let mut key = RowHasher::new(0x6b65_79);
+        let mut key = RowHasher::new(0x006b_6579);
         put_scalar(&columns.time, i, &mut key);
         put_scalar(&columns.field, i, &mut key);
         put_scalar(&columns.spw, i, &mut key);
@@ -251,7 +251,7 @@ pub fn encode_groups(groups: &[Group]) -> Vec<u8> {
 
 /// Stored groups back; `None` when the length is not a whole number of groups.
 pub fn decode_groups(bytes: &[u8]) -> Option<Vec<Group>> {
-    if bytes.len() % GROUP_BYTES != 0 {
+    if !bytes.len().is_multiple_of(GROUP_BYTES) {
         return None;
     }
     let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);

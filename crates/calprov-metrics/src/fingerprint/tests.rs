@@ -331,7 +331,7 @@ proptest! {
 
     #[test]
     fn stored_groups_of_a_broken_length_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
-        prop_assert_eq!(decode_groups(&bytes).is_some(), bytes.len() % GROUP_BYTES == 0);
+        prop_assert_eq!(decode_groups(&bytes).is_some(), bytes.len().is_multiple_of(GROUP_BYTES));
     }
 
     #[test]
