@@ -108,11 +108,14 @@ const BUDGETS: &[Budget] = &[
     // benches does not count. The registry is on tmpfs, where a sync costs nothing, so the
     // budget holds calprov's own fixed cost; the same call on a disk (`track_sim_gacal_disk`,
     // reported, not budgeted) adds the disk's four fsyncs (docs/performance.md).
+    // Raised from 2.0 ms with issue 12's fingerprint: reading the five subtables (each
+    // validated, opened and read) adds about 1.5 ms to a fresh process (issue 12 stays open
+    // for it).
     Budget {
         package: "calprov-cli",
         bench: "process",
         id: "cli_process/track_above_version",
-        limit_ms: 2.0,
+        limit_ms: 4.0,
         baseline: "cli_process/version",
         reference_ms: 2.6,
     },
