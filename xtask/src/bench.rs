@@ -62,7 +62,8 @@ const BUDGETS: &[Budget] = &[
         package: "calprov-benches",
         bench: "track",
         id: "track/track_after_solve/sim_gacal",
-        limit_ms: 1.5,
+        // Raised from 1.5 ms with issue 12's fingerprint (five subtables read; see below).
+        limit_ms: 2.2,
         baseline: "track/io_floor/sim_gacal",
         reference_ms: 0.055,
     },

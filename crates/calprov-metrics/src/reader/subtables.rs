@@ -13,7 +13,7 @@ use casacure::tabledesc::ColumnKind;
 use super::canonical::{put_value, subtable_name};
 use super::guard::guarded;
 use super::ism_cells::ism_cells;
-use super::validate::{damaged, validate_files};
+use super::validate::{damaged, validate_files, validate_row_count};
 use crate::Error;
 use crate::fingerprint::digest_bytes;
 
@@ -39,6 +39,10 @@ fn rows_digest(path: &Path) -> Result<String, Error> {
     validate_files(path)?;
     let table = guarded(path, "open", || Table::open(path, true))?;
     let n_rows = table.nrows();
+    // As for the main table: a damaged row count must not reach an allocation.
+    let rows =
+        usize::try_from(n_rows).map_err(|_| damaged(path, "row count does not fit in memory"))?;
+    validate_row_count(path, rows)?;
     let mut names: Vec<(usize, String)> = table.colnames().into_iter().enumerate().collect();
     names.sort_by(|a, b| a.1.cmp(&b.1));
     let mut out = Vec::with_capacity(4096);
