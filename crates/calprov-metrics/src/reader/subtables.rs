@@ -11,8 +11,9 @@ use casacure::record::{RecordValue, TableRecord};
 use casacure::tabledesc::ColumnKind;
 
 use super::canonical::{put_value, subtable_name};
-use super::guard::guarded;
+use super::guard::{WalkError, guarded};
 use super::ism_cells::ism_cells;
+use super::ssm::SsmColumn;
 use super::validate::{damaged, validate_files, validate_row_count};
 use crate::Error;
 use crate::fingerprint::digest_bytes;
@@ -50,6 +51,7 @@ fn rows_digest(path: &Path) -> Result<String, Error> {
     for (col, name) in names {
         out.extend_from_slice(&(name.len() as u64).to_le_bytes());
         out.extend_from_slice(name.as_bytes());
+        check_array_records(path, &table, col, &name)?;
         let cells = match ism_cells(path, &table, col) {
             Some(cells) => {
                 cells.map_err(|reason| damaged(path, format!("column {name}: {reason}")))?
@@ -100,5 +102,24 @@ fn ssm_cells(
                 }
             })
             .collect()
+    })
+}
+
+/// Walks an indirect array column's records in `table.f0i` with calprov's bounded walk before
+/// casacure reads them: casacure trusts a record's dimension count and allocates for it (a
+/// fuzzed subtable asked for 7 GB). At least a byte an element (strings take more).
+fn check_array_records(path: &Path, table: &Table, col: usize, name: &str) -> Result<(), Error> {
+    let Some(ssm) = SsmColumn::find(table, col).filter(SsmColumn::is_indirect_array) else {
+        return Ok(());
+    };
+    let n_rows = usize::try_from(table.nrows()).unwrap_or(usize::MAX);
+    // Without an array file (no rows, or only empty cells) there is no record to trust.
+    let (seq, _) = table.column_manager(col);
+    if n_rows == 0 || !path.join(format!("table.f{seq}i")).is_file() {
+        return Ok(());
+    }
+    guarded(path, name, || {
+        ssm.for_each_array(8, 0, n_rows, |_, _, _, _| Ok(()))
+            .map_err(WalkError)
     })
 }
