@@ -27,19 +27,6 @@ use crate::reader::CaltableColumns;
 /// The key of the fingerprint in `quality_metrics` (and in a solve's metrics).
 pub const METRICS_KEY: &str = "fingerprint";
 
-/// The columns that hold solutions: a change in any is `solutions_changed`.
-pub const SOLUTION_COLUMNS: &[&str] = &["CPARAM", "FPARAM", "PARAMERR", "SNR"];
-
-/// The key columns: which solution a row is.
-pub const KEY_COLUMNS: &[&str] = &[
-    "TIME",
-    "ANTENNA1",
-    "ANTENNA2",
-    "SPECTRAL_WINDOW_ID",
-    "FIELD_ID",
-    "SCAN_NUMBER",
-];
-
 /// The fingerprint of one caltable, as stored under [`METRICS_KEY`]; its solution groups are
 /// stored beside it, in binary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

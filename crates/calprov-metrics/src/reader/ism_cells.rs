@@ -17,6 +17,8 @@ use casacure::ism::{DATA_START, IsmFile};
 use casacure::record::{ArrayData, ArrayValue, DataType, RecordValue};
 use casacure::tabledesc::ColumnKind;
 
+use super::ssm::read_u32;
+
 /// How a cell is laid out in the data area.
 #[derive(Clone, Copy)]
 enum Layout {
@@ -239,14 +241,4 @@ fn intervals(bucket: &[u8], within: usize, big_endian: bool) -> Option<Vec<(u64,
         out.push((row, offset));
     }
     Some(out)
-}
-
-fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
-    let b = data.get(at..at.checked_add(4)?)?;
-    let raw = [b[0], b[1], b[2], b[3]];
-    Some(if big_endian {
-        u32::from_be_bytes(raw)
-    } else {
-        u32::from_le_bytes(raw)
-    })
 }

@@ -336,7 +336,8 @@ pub(super) fn gather(
     })
 }
 
-fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+/// The `u32` at `at`, in the file's byte order; `None` past the end.
+pub(super) fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     let b = data.get(at..at.checked_add(4)?)?;
     let raw = [b[0], b[1], b[2], b[3]];
     Some(if big_endian {
