@@ -72,6 +72,10 @@ pub enum Command {
     /// solutions_changed, keywords_changed, subtables_changed, no_fingerprint. Exits 0 when
     /// every caltable is unchanged, 1 when any is not, 3 when the registry cannot be read.
     Verify(VerifyArgs),
+    /// Write the provenance graph as W3C PROV (PROV-JSON, PROV-N, with IVOA ProvDM types) or
+    /// a Graphviz graph: every solve and application an activity, every MS and caltable
+    /// version an entity, CASA an agent.
+    Export(ExportArgs),
     /// Print the quality metrics and QA verdict of a caltable.
     Metrics(MetricsArgs),
     /// Print the CASA version and the detection step that found it.
@@ -107,6 +111,43 @@ pub struct VerifyArgs {
     pub jobs: usize,
     #[command(flatten)]
     pub json: JsonFlag,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Caltable directories: every recorded version of each (or use --set / --all).
+    #[arg(conflicts_with_all = ["set", "all"], required_unless_present_any = ["set", "all"])]
+    pub caltables: Vec<String>,
+    /// The caltables of this set that are not retired.
+    #[arg(long, conflicts_with = "all")]
+    pub set: Option<String>,
+    /// Everything the registry holds.
+    #[arg(long)]
+    pub all: bool,
+    /// The document format.
+    #[arg(long, value_enum, default_value = "prov-json")]
+    pub format: ExportFormatArg,
+    /// Also what the caltables were made from, recursively (their lineage).
+    #[arg(long)]
+    pub upstream: bool,
+    /// Also everything made or calibrated with them, recursively (their impact).
+    #[arg(long)]
+    pub downstream: bool,
+    /// Write here instead of stdout (replaced only when the export succeeds).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormatArg {
+    /// W3C PROV-JSON.
+    ProvJson,
+    /// W3C PROV-N.
+    ProvN,
+    /// Graphviz DOT: QA failures and tables changed on disk marked.
+    Dot,
 }
 
 /// `metrics`.

@@ -72,6 +72,21 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A caltable asked about is neither registered nor solved.
+    #[error("caltable {caltable}: not in the registry (no registered row, no recorded solve)")]
+    UnknownCaltable {
+        /// The caltable as given.
+        caltable: String,
+    },
+    /// Writing an export failed (its destination: a file or stdout).
+    #[error("cannot write the export to {destination}")]
+    Write {
+        /// The file, or `stdout`.
+        destination: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The worker threads of a parallel operation could not be started.
     #[error("cannot start {jobs} worker threads")]
     Threads {

@@ -64,6 +64,7 @@ pub mod casa_version;
 mod clock;
 pub mod db_path;
 pub mod env;
+pub mod export;
 mod error;
 pub mod json;
 pub mod lineage;

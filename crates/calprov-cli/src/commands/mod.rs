@@ -4,6 +4,7 @@
 mod caltable;
 mod casa;
 mod demo;
+mod export;
 mod init;
 mod lineage;
 mod monitor;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli, environment: Environment) -> Result<Exit, CliError> {
         Command::Plan(args) => lineage::plan(&ctx.open()?, args),
         Command::Sets(flag) => query::sets(&ctx.open()?, flag.json),
         Command::Verify(args) => verify::verify(&ctx.open()?, args),
+        Command::Export(args) => export::export_command(&ctx.open()?, args),
         Command::Metrics(args) => caltable::metrics(args),
         Command::GenCaltable(args) => caltable::gen_caltable(args),
         Command::CasaVersion(args) => casa::casa_version(&ctx, args),

@@ -6,6 +6,7 @@
 pub mod graph;
 pub mod inputs;
 pub mod plan;
+pub mod reach;
 pub mod selection;
 
 #[cfg(test)]

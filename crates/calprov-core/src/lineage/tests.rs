@@ -298,3 +298,80 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn downstream_reaches_every_later_solve_and_application_once() {
+    use super::reach::downstream;
+    // 1 -> 2 -> 3, 1 -> 3, 2 applied by application 10, 3 by 11; 4 unrelated.
+    let edges: Vec<(i64, User)> = vec![
+        (1, User::Solve(2)),
+        (1, User::Solve(3)),
+        (2, User::Solve(3)),
+        (2, User::Application(10)),
+        (3, User::Application(11)),
+        (4, User::Application(12)),
+    ];
+    let mut frontiers = Vec::new();
+    let reach = downstream([1], |frontier, visit| {
+        frontiers.push(frontier.to_vec());
+        for (used, user) in &edges {
+            if frontier.contains(used) {
+                visit(Use {
+                    used: *used,
+                    user: *user,
+                    name: "x".into(),
+                    spwmap: None,
+                    selection: None,
+                    at: 0.0,
+                });
+            }
+        }
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    assert_eq!(reach.solves, BTreeSet::from([1, 2, 3]));
+    assert_eq!(reach.applications, BTreeSet::from([10, 11]));
+    assert_eq!(frontiers, vec![vec![1], vec![2, 3]], "each solve visited once");
+}
+
+#[test]
+fn solves_in_collects_every_node_of_a_lineage_tree() {
+    use super::graph::{InputInfo, LineageInput, LineageNode, SolveInfo};
+    use super::inputs::Role;
+    use super::reach::solves_in;
+    let node = |id: i64, inputs: Vec<LineageInput>| LineageNode {
+        solve: SolveInfo {
+            id,
+            caltable: format!("/c/{id}"),
+            solved_at: 0.0,
+            origin: "tracked".into(),
+            task: None,
+            casa_version: None,
+            version: 1,
+        },
+        inputs,
+        repeated: false,
+    };
+    let input = |child: Option<LineageNode>| LineageInput {
+        input: InputInfo {
+            role: Role::Gaintable,
+            index: 0,
+            path: None,
+            pinned: child.as_ref().map(|c| c.solve.id),
+            problem: None,
+        },
+        solved_by: child.map(Box::new),
+        cycle: false,
+    };
+    let tree = node(
+        5,
+        vec![
+            input(Some(node(3, vec![input(Some(node(1, vec![])))]))),
+            input(Some(node(4, vec![]))),
+            input(None),
+        ],
+    );
+    let mut ids = BTreeSet::new();
+    solves_in(&tree, &mut ids);
+    assert_eq!(ids, BTreeSet::from([1, 3, 4, 5]));
+}

@@ -159,9 +159,14 @@ impl Registry {
     /// Everything `caltable`'s current solve depends on, recursively, with the version and
     /// time of each solve; `None` when no solve of it is recorded.
     pub fn lineage(&self, caltable: &str) -> Result<Option<LineageNode>, Error> {
-        let Some(root) = self.current_solve(caltable)? else {
-            return Ok(None);
-        };
+        match self.current_solve(caltable)? {
+            Some(root) => self.lineage_from(root),
+            None => Ok(None),
+        }
+    }
+
+    /// Everything solve `root` depends on, recursively.
+    pub(crate) fn lineage_from(&self, root: SolveId) -> Result<Option<LineageNode>, Error> {
         lineage(root, |id| {
             let Some(info) = self.solve_info(id)? else {
                 return Ok(None);
