@@ -34,7 +34,12 @@ pub fn export_command(registry: &Registry, args: ExportArgs) -> Result<Exit, Cli
     match args.out {
         None => {
             let stdout = std::io::stdout().lock();
-            match export(registry, &request, BufWriter::with_capacity(BUFFER, stdout), "stdout") {
+            match export(
+                registry,
+                &request,
+                BufWriter::with_capacity(BUFFER, stdout),
+                "stdout",
+            ) {
                 Ok(_) => Ok(Exit::Ok),
                 Err(e) => {
                     let error = registry_or_data(e, "export");

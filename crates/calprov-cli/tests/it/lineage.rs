@@ -2,7 +2,7 @@
 //! antenna selection and to MS3 with a spwmap; re-solves in place, a cycle, malformed inputs,
 //! recall, re-solve plans (parsed by Python) and concurrent writers.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
@@ -16,45 +16,6 @@ struct Chain {
     k: String,
     b: String,
     g: String,
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn solve(db: &Path, caltable: &str, task: &str, params: Value) {
-    let out = ok(calprov(
-        db,
-        &[
-            "track",
-            "--caltable",
-            caltable,
-            "--ms",
-            params["vis"].as_str().unwrap(),
-            "--task",
-            task,
-            "--params",
-            &params.to_string(),
-            "--strict",
-        ],
-    ));
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn apply(db: &Path, params: Value) {
-    ok(calprov(
-        db,
-        &["applied", "--params", &params.to_string(), "--strict"],
-    ));
 }
 
 /// K, B (with K applied) and G (with K and B applied) solved from MS1; all three applied to

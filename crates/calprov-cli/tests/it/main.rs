@@ -10,6 +10,7 @@ mod concurrent_tracking;
 mod crash_safety;
 mod damage;
 mod disk_full;
+mod export;
 mod faults;
 mod lineage;
 mod monitoring;

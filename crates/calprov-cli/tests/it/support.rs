@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use rusqlite::Connection;
+use serde_json::Value;
 
 pub fn calprov_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_calprov"))
@@ -188,4 +189,46 @@ pub fn register(db: &Path, set: &str, path: &str, table_type: &str, order: &str)
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Asserts the command succeeded.
+pub fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `track --task` of one solve, strict, with no warning.
+pub fn solve(db: &Path, caltable: &str, task: &str, params: Value) {
+    let out = ok(calprov(
+        db,
+        &[
+            "track",
+            "--caltable",
+            caltable,
+            "--ms",
+            params["vis"].as_str().unwrap(),
+            "--task",
+            task,
+            "--params",
+            &params.to_string(),
+            "--strict",
+        ],
+    ));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `applied` of one applycal, strict.
+pub fn apply(db: &Path, params: Value) {
+    ok(calprov(
+        db,
+        &["applied", "--params", &params.to_string(), "--strict"],
+    ));
 }

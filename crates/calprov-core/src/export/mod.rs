@@ -76,11 +76,9 @@ pub fn export(
     let selection = match &request.scope {
         // Everything is its own lineage and impact.
         ExportScope::All => None,
-        ExportScope::Caltables(caltables) => Some(registry.export_selection(
-            caltables,
-            request.upstream,
-            request.downstream,
-        )?),
+        ExportScope::Caltables(caltables) => {
+            Some(registry.export_selection(caltables, request.upstream, request.downstream)?)
+        }
         ExportScope::Set(set) => Some(registry.export_selection(
             &registry.caltable_paths(Some(set))?,
             request.upstream,
@@ -157,7 +155,9 @@ impl Pass<'_> {
             .connection()
             .prepare(&sql)
             .map_err(Error::sql(db, "read the PROV views"))?;
-        let mut rows = stmt.query([]).map_err(Error::sql(db, "read the PROV views"))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(Error::sql(db, "read the PROV views"))?;
         let mut count = 0;
         while let Some(row) = rows.next().map_err(Error::sql(db, "read the PROV views"))? {
             let facts = fill(source, row, &mut self.record)
@@ -198,7 +198,8 @@ impl Pass<'_> {
     }
 }
 
-const STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS calprov_export_solves (id INTEGER PRIMARY KEY);
+const STAGING: &str =
+    "CREATE TEMP TABLE IF NOT EXISTS calprov_export_solves (id INTEGER PRIMARY KEY);
 CREATE TEMP TABLE IF NOT EXISTS calprov_export_applications (id INTEGER PRIMARY KEY);
 CREATE TEMP TABLE IF NOT EXISTS calprov_export_paths (path TEXT PRIMARY KEY);
 CREATE TEMP TABLE IF NOT EXISTS calprov_export_ids (id TEXT PRIMARY KEY);

@@ -150,23 +150,44 @@ pub(super) fn referenced_ids(record: &Record) -> impl Iterator<Item = &str> {
         .filter_map(|(_, v)| v.as_deref())
 }
 
-fn text(row: &Row<'_>, index: usize, name: &'static str, record: &mut Record) -> rusqlite::Result<()> {
+fn text(
+    row: &Row<'_>,
+    index: usize,
+    name: &'static str,
+    record: &mut Record,
+) -> rusqlite::Result<()> {
     if let ValueRef::Text(value) = row.get_ref(index)? {
-        record.push(name, Value::Str(String::from_utf8_lossy(value).into_owned()));
+        record.push(
+            name,
+            Value::Str(String::from_utf8_lossy(value).into_owned()),
+        );
     }
     Ok(())
 }
 
-fn qname(row: &Row<'_>, index: usize, name: &'static str, record: &mut Record) -> rusqlite::Result<()> {
+fn qname(
+    row: &Row<'_>,
+    index: usize,
+    name: &'static str,
+    record: &mut Record,
+) -> rusqlite::Result<()> {
     if let ValueRef::Text(value) = row.get_ref(index)? {
-        record.push(name, Value::QName(String::from_utf8_lossy(value).into_owned()));
+        record.push(
+            name,
+            Value::QName(String::from_utf8_lossy(value).into_owned()),
+        );
     }
     Ok(())
 }
 
 /// A number as it is stored (integer or double); text (`"NaN"`, as calprov stores
 /// non-finite numbers) as text.
-fn scalar(row: &Row<'_>, index: usize, name: &'static str, record: &mut Record) -> rusqlite::Result<()> {
+fn scalar(
+    row: &Row<'_>,
+    index: usize,
+    name: &'static str,
+    record: &mut Record,
+) -> rusqlite::Result<()> {
     let value = match row.get_ref(index)? {
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Float(f),

@@ -331,7 +331,11 @@ fn downstream_reaches_every_later_solve_and_application_once() {
     .unwrap();
     assert_eq!(reach.solves, BTreeSet::from([1, 2, 3]));
     assert_eq!(reach.applications, BTreeSet::from([10, 11]));
-    assert_eq!(frontiers, vec![vec![1], vec![2, 3]], "each solve visited once");
+    assert_eq!(
+        frontiers,
+        vec![vec![1], vec![2, 3]],
+        "each solve visited once"
+    );
 }
 
 #[test]
