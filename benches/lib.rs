@@ -1,6 +1,6 @@
 //! Fixtures shared by calprov's criterion benches: registries of a given shape and size.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, params};
 
@@ -9,6 +9,27 @@ mod lineage_fixture;
 pub use lineage_fixture::{
     CHAIN, HUB_BLOCKS, LineageFixture, lineage_fixture, write_lineage_registry,
 };
+
+/// The synthetic lineage registry of `n` caltables under `target/bench-data`, built once per
+/// target directory and reused (generating 1M caltables takes longer than measuring them).
+pub fn lineage_registry(n: usize) -> (PathBuf, LineageFixture) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create {}: {e}", dir.display());
+    }
+    let db = dir.join(format!("lineage-{n}-v3.sqlite3"));
+    if !db.exists() {
+        let partial = dir.join(format!("lineage-{n}-v3.partial"));
+        let _ = std::fs::remove_file(&partial);
+        if let Err(e) = write_lineage_registry(&partial, n) {
+            panic!("cannot write the lineage registry: {e}");
+        }
+        if let Err(e) = std::fs::rename(&partial, &db) {
+            panic!("cannot rename {}: {e}", partial.display());
+        }
+    }
+    (db, lineage_fixture(n))
+}
 
 /// The DDL of a legacy registry (the first twelve columns and two indexes).
 pub const LEGACY_DDL: &str = "CREATE TABLE caltables (

@@ -4,29 +4,13 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use calprov_benches::{CHAIN, HUB_BLOCKS, lineage_fixture, write_lineage_registry};
+use calprov_benches::{CHAIN, HUB_BLOCKS, lineage_registry};
 use calprov_core::Registry;
 use calprov_core::lineage::graph::{BadPart, Window};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
-/// The registry is built once per target directory and reused: generating 1M caltables
-/// takes longer than measuring them.
-fn registry() -> (std::path::PathBuf, calprov_benches::LineageFixture) {
-    let n = 1_000_000;
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join(format!("lineage-{n}-v3.sqlite3"));
-    if !db.exists() {
-        let partial = dir.join(format!("lineage-{n}-v3.partial"));
-        let _ = std::fs::remove_file(&partial);
-        write_lineage_registry(&partial, n).unwrap();
-        std::fs::rename(&partial, &db).unwrap();
-    }
-    (db, lineage_fixture(n))
-}
-
 fn lineage(c: &mut Criterion) {
-    let (db, fixture) = registry();
+    let (db, fixture) = lineage_registry(1_000_000);
     let registry = Registry::open(&db).unwrap();
     let hub = vec![fixture.hub.clone()];
     let found = registry

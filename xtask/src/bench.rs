@@ -126,8 +126,12 @@ pub fn run(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
     let mut benches: Vec<(&str, &str)> = BUDGETS.iter().map(|b| (b.package, b.bench)).collect();
     benches.dedup();
+    benches.push(("calprov-benches", "export"));
     run_benches(&benches, quick)?;
-    let over = report()?;
+    let mut over = report()?;
+    if !export_within_budget()? {
+        over.push(EXPORT_MEMORY);
+    }
     if over.is_empty() {
         return Ok(());
     }
@@ -142,9 +146,16 @@ pub fn run(args: &[String]) -> Result<()> {
         .filter(|b| over.contains(&b.id))
         .map(|b| (b.package, b.bench))
         .collect();
+    if over.contains(&EXPORT_MEMORY) {
+        again.push(("calprov-benches", "export"));
+    }
     again.dedup();
     run_benches(&again, quick)?;
-    let confirmed: Vec<&str> = report()?
+    let mut remeasured = report()?;
+    if !export_within_budget()? {
+        remeasured.push(EXPORT_MEMORY);
+    }
+    let confirmed: Vec<&str> = remeasured
         .into_iter()
         .filter(|id| over.contains(id))
         .collect();
@@ -225,6 +236,40 @@ fn report() -> Result<Vec<&'static str>> {
          `calprov --version` for the whole process, key-range and point reads for lineage)"
     );
     Ok(over)
+}
+
+/// The export's peak-memory budget (issue 13: `export --all` on the 1M-caltable registry in
+/// at most 200 MB). Its time (the issue's 20 s) is reported beside the same-run scan of the
+/// rows it reads; it is not met yet (docs/performance.md), so it is not a budget.
+const EXPORT_MEMORY: &str = "export/all_prov_json/1000000 peak memory";
+const EXPORT_MEMORY_LIMIT_MB: f64 = 200.0;
+
+/// Reports the export bench's one measured run; false when its peak memory is over budget.
+fn export_within_budget() -> Result<bool> {
+    let path = workspace_root().join("target/criterion/export/peak_rss.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let run: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let peak = run["peak_rss_mb"]
+        .as_f64()
+        .context("the export bench measured no peak memory")?;
+    if run["high_water_mark_reset"] != true {
+        bail!(
+            "the export bench could not reset the high-water mark: its peak would include the fixture's"
+        );
+    }
+    let export_s = run["export_s"].as_f64().unwrap_or(f64::NAN);
+    let scan_s = run["scan_baseline_s"].as_f64().unwrap_or(f64::NAN);
+    let within = peak <= EXPORT_MEMORY_LIMIT_MB;
+    println!(
+        "{EXPORT_MEMORY}: {peak:.1} MB (budget {EXPORT_MEMORY_LIMIT_MB:.0} MB) {}; time {export_s:.1} s, \
+         {:.1}x the same-run scan of its rows ({scan_s:.1} s), {:.2} GB written",
+        if within { "ok" } else { "OVER" },
+        export_s / scan_s,
+        run["bytes"].as_f64().unwrap_or(0.0) / 1e9
+    );
+    Ok(within)
 }
 
 fn read_json(criterion: &Path, id: &str, file: &str) -> Result<serde_json::Value> {

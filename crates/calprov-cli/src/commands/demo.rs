@@ -10,7 +10,11 @@ use anyhow::Context as _;
 use calprov_core::caltable::{SyntheticKind, SyntheticSpec, write_synthetic_caltable};
 use calprov_core::db_path::{DbLocation, DbRule, resolve_db_path};
 use calprov_core::env::Environment;
-use calprov_core::{NewCaltable, RegisterMode, SolveRecord, track_after_solve};
+use calprov_core::export::{ExportFormat, ExportRequest, ExportScope, export};
+use calprov_core::{
+    ApplicationRecord, NewCaltable, RegisterMode, SolveRecord, record_application,
+    track_after_solve,
+};
 use serde_json::json;
 
 use crate::args::DemoArgs;
@@ -139,6 +143,15 @@ pub fn run(ctx: &Context, explicit_db: bool, args: DemoArgs) -> Result<Exit, Cli
         log.push_str(&format!("tracked    {caltable}: {detail}\n"));
     }
 
+    // The three tables applied to the target, as applycal would.
+    let target = dir.join("obs1_target.ms").to_string_lossy().into_owned();
+    let application = ApplicationRecord {
+        ms: None,
+        params: json!({"vis": target, "gaintable": [k, b, g], "interp": ["", "nearest", "linear"], "calwt": false}),
+    };
+    let outcome = record_application(&mut registry, &application, &config);
+    log.push_str(&format!("applied    {target}: {}\n", outcome.name()));
+
     log.push_str("\n== provenance of the gain table\n");
     if let Some(record) = registry.get_caltable_provenance(&g).exit(Exit::Registry)? {
         log.push_str(&describe(&record));
@@ -172,6 +185,33 @@ pub fn run(ctx: &Context, explicit_db: bool, args: DemoArgs) -> Result<Exit, Cli
         stats.coverage.registered,
         stats.latency_ms.map(|l| l.p50).unwrap_or(0.0)
     ));
+    log.push_str("\n== the whole graph as W3C PROV and for Graphviz\n");
+    for (format, name) in [
+        (ExportFormat::ProvJson, "provenance.json"),
+        (ExportFormat::Dot, "provenance.dot"),
+    ] {
+        let path = dir.join(name);
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let request = ExportRequest {
+            scope: ExportScope::All,
+            upstream: false,
+            downstream: false,
+            format,
+        };
+        let summary = export(
+            &registry,
+            &request,
+            std::io::BufWriter::new(file),
+            &path.display().to_string(),
+        )
+        .exit(Exit::Registry)?;
+        log.push_str(&format!(
+            "{} records  {}\n",
+            summary.total(),
+            path.display()
+        ));
+    }
     output::print_text(&log)?;
     Ok(Exit::Ok)
 }

@@ -5,7 +5,12 @@ use std::process::Command;
 
 /// The calprov crates each crate may depend on (normal, dev and build dependencies alike).
 fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
-    let leaves = ["calprov-schema", "calprov-metrics", "calprov-casa"];
+    let leaves = [
+        "calprov-schema",
+        "calprov-metrics",
+        "calprov-casa",
+        "calprov-prov",
+    ];
     let mut allowed = BTreeMap::new();
     for leaf in leaves {
         allowed.insert(leaf, BTreeSet::new());
@@ -20,6 +25,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             "calprov-schema",
             "calprov-metrics",
             "calprov-casa",
+            "calprov-prov",
         ]
         .into_iter()
         .collect(),

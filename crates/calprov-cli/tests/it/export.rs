@@ -160,6 +160,7 @@ fn tool_required() -> bool {
     std::env::var_os("CALPROV_REQUIRE_TOOLS").is_some_and(|v| v == "1")
 }
 
+#[allow(clippy::print_stderr)]
 /// Runs `check_prov.py` on a JSON and a PROV-N export (and the registry's views when given).
 fn check_with_prov(json_text: &str, provn_text: &str, views_of: Option<&Path>) -> Option<Value> {
     let Some(python) = std::env::var_os("CALPROV_PROV_PYTHON") else {
@@ -186,6 +187,7 @@ fn check_with_prov(json_text: &str, provn_text: &str, views_of: Option<&Path>) -
     Some(serde_json::from_slice(&out.stdout).unwrap())
 }
 
+#[allow(clippy::print_stderr)]
 /// Renders DOT with Graphviz: success and not a word on stderr.
 fn render_dot(dot: &str) -> Option<String> {
     let mut child = match Command::new("dot")

@@ -108,10 +108,10 @@ pub fn export(
     }
     let mut summary = ExportSummary::default();
     for source in &SOURCES {
-        if source.kind == Kind::Entity {
-            if let Some(referenced) = pass.referenced.take() {
-                stage_referenced(conn, registry, &referenced)?;
-            }
+        if source.kind == Kind::Entity
+            && let Some(referenced) = pass.referenced.take()
+        {
+            stage_referenced(conn, registry, &referenced)?;
         }
         let n = pass.run(source, selection.is_some())?;
         summary.records.push((source.kind.name(), n));
