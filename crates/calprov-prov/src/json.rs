@@ -13,6 +13,9 @@ pub struct ProvJsonWriter<W: Write> {
     out: W,
     sections: Sections,
     first_in_section: bool,
+    /// One record, rendered before it is written in one piece (many small writes into a
+    /// `BufWriter` cost more than the rendering).
+    buffer: Vec<u8>,
 }
 
 impl<W: Write> ProvJsonWriter<W> {
@@ -33,13 +36,32 @@ impl<W: Write> ProvJsonWriter<W> {
             out,
             sections: Sections::default(),
             first_in_section: true,
+            buffer: Vec::with_capacity(4096),
         })
     }
 }
 
 impl<W: Write> Writer for ProvJsonWriter<W> {
     fn record(&mut self, record: &Record) -> io::Result<()> {
-        let out = &mut self.out;
+        let mut out = std::mem::take(&mut self.buffer);
+        out.clear();
+        let result = self.render(record, &mut out);
+        let written = result.and_then(|()| self.out.write_all(&out));
+        self.buffer = out;
+        written
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if self.sections.any() {
+            self.out.write_all(b"\n  }")?;
+        }
+        self.out.write_all(b"\n}\n")?;
+        self.out.flush()
+    }
+}
+
+impl<W: Write> ProvJsonWriter<W> {
+    fn render(&mut self, record: &Record, out: &mut Vec<u8>) -> io::Result<()> {
         let had_section = self.sections.any();
         if self.sections.enter(record.kind)? {
             if had_section {
@@ -59,7 +81,7 @@ impl<W: Write> Writer for ProvJsonWriter<W> {
         string(out, &record.id)?;
         out.write_all(b": {")?;
         let mut first = true;
-        let mut separator = |out: &mut W| -> io::Result<()> {
+        let mut separator = |out: &mut Vec<u8>| -> io::Result<()> {
             if !std::mem::take(&mut first) {
                 out.write_all(b", ")?;
             }
@@ -105,14 +127,6 @@ impl<W: Write> Writer for ProvJsonWriter<W> {
         }
         out.write_all(b"}")
     }
-
-    fn finish(&mut self) -> io::Result<()> {
-        if self.sections.any() {
-            self.out.write_all(b"\n  }")?;
-        }
-        self.out.write_all(b"\n}\n")?;
-        self.out.flush()
-    }
 }
 
 fn value<W: Write>(out: &mut W, value: &Value) -> io::Result<()> {
@@ -132,6 +146,40 @@ fn value<W: Write>(out: &mut W, value: &Value) -> io::Result<()> {
     }
 }
 
+/// A JSON string. Most need no escape (paths, ids, names): those are written as they are,
+/// after a check the compiler vectorises; the others go through serde_json's escaping.
 fn string<W: Write>(out: &mut W, s: &str) -> io::Result<()> {
-    serde_json::to_writer(out, s).map_err(io::Error::other)
+    if needs_escape(s.as_bytes()) {
+        return serde_json::to_writer(out, s).map_err(io::Error::other);
+    }
+    out.write_all(b"\"")?;
+    out.write_all(s.as_bytes())?;
+    out.write_all(b"\"")
+}
+
+/// Whether any byte must be escaped in a JSON string: a quote, a backslash or a control
+/// character. Eight bytes at a time (the classic "has a zero byte" word tricks).
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut array = [0u8; 8];
+        array.copy_from_slice(word);
+        let x = u64::from_le_bytes(array);
+        // A byte below 0x20 (x - 0x20.. borrows into its high bit), a quote, a backslash.
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        if control
+            | has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')))
+            != 0
+        {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }

@@ -1,6 +1,8 @@
 //! One PROV record: an element (entity, activity, agent) or a relation, with its formal
 //! attributes in PROV's order and its other attributes as qualified name = value.
 
+use std::borrow::Cow;
+
 /// The PROV record kinds calprov writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -97,8 +99,9 @@ pub enum Value {
 /// `name = value`; `name` is a qualified name (`prov:label`, `calprov:command`, ...).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribute {
-    /// The qualified name.
-    pub name: String,
+    /// The qualified name (borrowed when static: most are, and a large export writes tens
+    /// of millions of them).
+    pub name: Cow<'static, str>,
     /// The value.
     pub value: Value,
 }
@@ -140,7 +143,7 @@ impl Record {
     }
 
     /// Adds `name = value`.
-    pub fn push(&mut self, name: impl Into<String>, value: Value) {
+    pub fn push(&mut self, name: impl Into<Cow<'static, str>>, value: Value) {
         self.attributes.push(Attribute {
             name: name.into(),
             value,

@@ -33,7 +33,7 @@ pub fn export_command(registry: &Registry, args: ExportArgs) -> Result<Exit, Cli
     };
     match args.out {
         None => {
-            let stdout = std::io::stdout().lock();
+            let stdout = std::io::stdout();
             match export(
                 registry,
                 &request,

@@ -120,6 +120,35 @@ def check_views(data, db):
         i: (r["prov:type"]["$"], r["prov:location"]) for i, r in section("entity").items()
     }.items():
         assert q(f"SELECT ent_type, ent_location FROM prov_entity WHERE ent_id = '{name}'") == {(ent_type, location)}
+    # Every attribute the views hold, record by record (the export computes them itself).
+    def same(sql, section_name, mapping):
+        recs = section(section_name)
+        rows = conn.execute(sql).fetchall()
+        assert len(rows) == len(recs), (section_name, len(rows), len(recs))
+        for row in rows:
+            rec = recs[row[0]]
+            for value, key in zip(row[1:], mapping):
+                got = rec.get(key)
+                if isinstance(got, dict):
+                    got = got.get("$")
+                if key == "calprov:qa_passed" and value is not None:
+                    value = bool(value)
+                assert got == value, (section_name, row[0], key, got, value)
+
+    same("SELECT ent_id, ent_name, ent_location, calprov_kind, calprov_fingerprint, calprov_n_solutions, "
+         "calprov_flagged_fraction, calprov_snr_median, calprov_qa_passed FROM prov_entity", "entity",
+         ["prov:label", "prov:location", "calprov:kind", "calprov:fingerprint", "calprov:n_solutions",
+          "calprov:flagged_fraction", "calprov:snr_median", "calprov:qa_passed"])
+    same("SELECT act_id, act_name, act_type, act_start_time, act_end_time, calprov_command, calprov_origin, "
+         "calprov_outcome, calprov_host, calprov_cwd FROM prov_activity", "activity",
+         ["prov:label", "prov:type", "prov:startTime", "prov:endTime", "calprov:command", "calprov:origin",
+          "calprov:outcome", "calprov:host", "calprov:cwd"])
+    same("SELECT agent_id, agent_name, agent_type, calprov_casa_version FROM prov_agent", "agent",
+         ["prov:label", "prov:type", "calprov:casa_version"])
+    same("SELECT used_id, used_time, calprov_index, calprov_interp, calprov_gainfield, calprov_spwmap FROM prov_used",
+         "used", ["prov:time", "calprov:index", "calprov:interp", "calprov:gainfield", "calprov:spwmap"])
+    same("SELECT wgb_id, wgb_time FROM prov_was_generated_by", "wasGeneratedBy", ["prov:time"])
+    same("SELECT wdf_id, wdf_act_id FROM prov_was_derived_from", "wasDerivedFrom", ["prov:activity"])
     params = conn.execute("SELECT param_act_id, param_name, param_value, param_type FROM prov_parameter").fetchall()
     exported = {
         (act, k.split(":", 1)[1]): export_value(v)

@@ -1,20 +1,22 @@
 //! `export`: the provenance graph as a standard document (PROV-JSON, PROV-N) or a Graphviz
-//! graph, streamed. The graph and its ids come from the registry's PROV views (migration V5,
-//! the same views a ProvTAP service would read), the rendering from `calprov-prov`; this
-//! module picks the part of the graph asked for and pipes rows to a writer one at a time, so
-//! memory stays bounded whatever the registry holds.
+//! graph, streamed. The graph and its ids are those of the registry's PROV views (migration
+//! V5, what a ProvTAP reader sees); the export computes the same records from the history
+//! tables directly (`ids` mirrors the views' rules; the views cost several microseconds a
+//! row), renders them with `calprov-prov`, and writes them one at a time, so memory stays
+//! bounded whatever the registry holds. A part of the graph is staged as solve and
+//! application ids in temporary tables; its relations say which entities and agents it needs.
 
-mod records;
+mod ids;
+mod passes;
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use calprov_prov::{DotWriter, Kind, ProvJsonWriter, ProvNWriter, Record, Value, Writer};
-use rusqlite::Connection;
 
 use crate::registry::export_scope::ExportSelection;
 use crate::{Error, Registry, verify};
-use records::{SOURCES, Source, fill, referenced_ids};
+use passes::{ALL, Referenced, STAGED, path_entity, relation, relation_sql, text, version_entity};
 
 /// The document format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,98 +91,206 @@ pub fn export(
         destination: destination.to_owned(),
         source,
     };
-    let mut writer: Box<dyn Writer> = match request.format {
+    let writer: Box<dyn Writer> = match request.format {
         ExportFormat::ProvJson => Box::new(ProvJsonWriter::new(out).map_err(write_error)?),
         ExportFormat::ProvN => Box::new(ProvNWriter::new(out).map_err(write_error)?),
         ExportFormat::Dot => Box::new(DotWriter::new(out).map_err(write_error)?),
     };
     let mut pass = Pass {
         registry,
-        writer: writer.as_mut(),
+        writer,
         destination,
         mark_changes: request.format == ExportFormat::Dot,
-        referenced: selection.as_ref().map(|_| HashSet::new()),
+        referenced: selection.as_ref().map(|_| Referenced::default()),
         record: Record::new(Kind::Entity),
+        written: 0,
+        summary: ExportSummary::default(),
     };
-    let conn = registry.connection();
-    if let Some(selection) = &selection {
-        stage(conn, registry, selection)?;
-    }
-    let mut summary = ExportSummary::default();
-    for source in &SOURCES {
-        if source.kind == Kind::Entity
-            && let Some(referenced) = pass.referenced.take()
-        {
-            stage_referenced(conn, registry, &referenced)?;
+    let tables = match &selection {
+        Some(selection) => {
+            stage(registry, selection)?;
+            STAGED
         }
-        let n = pass.run(source, selection.is_some())?;
-        summary.records.push((source.kind.name(), n));
+        None => ALL,
+    };
+    for (kind, statements) in relation_sql(tables) {
+        for (shape, sql) in statements {
+            pass.rows(&sql, |row, record, referenced| {
+                Ok(relation(kind, shape, row, record, referenced)?.then_some(false))
+            })?;
+        }
+        pass.count(kind);
     }
-    writer.finish().map_err(write_error)?;
-    Ok(summary)
+    match &selection {
+        Some(selection) => pass.referenced_entities(selection)?,
+        None => pass.all_entities()?,
+    }
+    pass.writer.finish().map_err(write_error)?;
+    Ok(pass.summary)
 }
 
 /// One export in progress.
 struct Pass<'a> {
     registry: &'a Registry,
-    writer: &'a mut dyn Writer,
+    writer: Box<dyn Writer + 'a>,
     destination: &'a str,
     /// Mark the latest version of each caltable with `verify`'s verdicts (DOT).
     mark_changes: bool,
     /// For a part of the graph: the entities and agents its relations name.
-    referenced: Option<HashSet<String>>,
+    referenced: Option<Referenced>,
     record: Record,
+    /// Records written since the last count.
+    written: u64,
+    summary: ExportSummary,
 }
 
+const READ: &str = "read the provenance history";
+
+/// Every caltable version with its metrics and whether it is its caltable's latest.
+const VERSIONS: &str = "SELECT s.id, s.caltable_path, s.metrics, \
+    s.id = (SELECT max(l.id) FROM calprov_solves l WHERE l.caltable_path = s.caltable_path)";
+
 impl Pass<'_> {
-    /// Streams one view, filtered to the selection staged in temporary tables.
-    fn run(&mut self, source: &Source, filtered: bool) -> Result<u64, Error> {
+    /// Streams the rows of `sql` through `fill` to the writer. `fill` says whether the row
+    /// made a record and whether that record is a caltable's latest version.
+    fn rows(
+        &mut self,
+        sql: &str,
+        mut fill: impl FnMut(
+            &rusqlite::Row<'_>,
+            &mut Record,
+            Option<&mut Referenced>,
+        ) -> rusqlite::Result<Option<bool>>,
+    ) -> Result<(), Error> {
         let registry = self.registry;
         let db = registry.path();
-        let filter = match (filtered, source.kind) {
-            (false, _) => "",
-            (true, Kind::Entity) => {
-                " WHERE ent_id IN (SELECT id FROM temp.calprov_export_ids) \
-                 OR (calprov_kind = 'caltable' AND calprov_solve_id IS NULL \
-                     AND ent_location IN (SELECT path FROM temp.calprov_export_paths))"
-            }
-            (true, Kind::Agent) => " WHERE agent_id IN (SELECT id FROM temp.calprov_export_ids)",
-            (true, _) => {
-                " WHERE calprov_solve_id IN (SELECT id FROM temp.calprov_export_solves) \
-                 OR calprov_application_id IN (SELECT id FROM temp.calprov_export_applications)"
-            }
-        };
-        let sql = format!("SELECT {} FROM {}{filter}", source.columns, source.view);
         let mut stmt = registry
             .connection()
-            .prepare(&sql)
-            .map_err(Error::sql(db, "read the PROV views"))?;
-        let mut rows = stmt
-            .query([])
-            .map_err(Error::sql(db, "read the PROV views"))?;
-        let mut count = 0;
-        while let Some(row) = rows.next().map_err(Error::sql(db, "read the PROV views"))? {
-            let facts = fill(source, row, &mut self.record)
-                .map_err(Error::sql(db, "read the PROV views"))?;
-            if let Some(referenced) = &mut self.referenced {
-                for id in referenced_ids(&self.record) {
-                    if !referenced.contains(id) {
-                        referenced.insert(id.to_owned());
-                    }
+            .prepare(sql)
+            .map_err(Error::sql(db, READ))?;
+        let mut rows = stmt.query([]).map_err(Error::sql(db, READ))?;
+        while let Some(row) = rows.next().map_err(Error::sql(db, READ))? {
+            let filled = fill(row, &mut self.record, self.referenced.as_mut())
+                .map_err(Error::sql(db, READ))?;
+            if let Some(latest) = filled {
+                if latest && self.mark_changes {
+                    self.mark_change()?;
                 }
+                self.write()?;
             }
-            if self.mark_changes && facts.latest_caltable {
-                self.mark_change()?;
-            }
-            self.writer
-                .record(&self.record)
-                .map_err(|source| Error::Write {
-                    destination: self.destination.to_owned(),
-                    source,
-                })?;
-            count += 1;
         }
-        Ok(count)
+        Ok(())
+    }
+
+    fn write(&mut self) -> Result<(), Error> {
+        self.written += 1;
+        self.writer
+            .record(&self.record)
+            .map_err(|source| Error::Write {
+                destination: self.destination.to_owned(),
+                source,
+            })
+    }
+
+    /// Closes the count of `kind`.
+    fn count(&mut self, kind: Kind) {
+        let n = std::mem::take(&mut self.written);
+        self.summary.records.push((kind.name(), n));
+    }
+
+    /// Every entity and agent the registry holds (`--all`).
+    fn all_entities(&mut self) -> Result<(), Error> {
+        self.rows(
+            &format!("{VERSIONS} FROM calprov_solves s"),
+            |row, record, _| version_entity(row, record).map(Some),
+        )?;
+        self.paths(
+            "SELECT path FROM calprov_solve_inputs WHERE role = 'vis' AND path IS NOT NULL \
+             UNION SELECT ms_path FROM calprov_applications",
+            "ms",
+        )?;
+        self.calibrated(ALL.applications)?;
+        self.paths(
+            "SELECT path FROM calprov_solve_inputs \
+             WHERE role = 'gaintable' AND path IS NOT NULL AND input_solve_id IS NULL \
+             UNION SELECT caltable_path FROM calprov_application_tables \
+             WHERE caltable_path IS NOT NULL AND solve_id IS NULL \
+             UNION SELECT c.path FROM caltables c \
+             WHERE NOT EXISTS (SELECT 1 FROM calprov_solves s WHERE s.caltable_path = c.path)",
+            "caltable",
+        )?;
+        self.count(Kind::Entity);
+        self.rows(
+            "SELECT DISTINCT casa_version FROM calprov_solves \
+             UNION SELECT NULL WHERE EXISTS (SELECT 1 FROM calprov_applications)",
+            |row, record, _| {
+                passes::agent(text(row, 0)?.as_deref(), record);
+                Ok(Some(false))
+            },
+        )?;
+        self.count(Kind::Agent);
+        Ok(())
+    }
+
+    /// The entities and agents a part of the graph's relations named, and the caltables
+    /// asked for that have no solve.
+    fn referenced_entities(&mut self, selection: &ExportSelection) -> Result<(), Error> {
+        let referenced = self.referenced.take().unwrap_or_default();
+        stage_ids(
+            self.registry,
+            "calprov_export_versions",
+            &referenced.versions,
+        )?;
+        self.rows(
+            &format!(
+                "{VERSIONS} FROM temp.calprov_export_versions x JOIN calprov_solves s ON s.id = x.id"
+            ),
+            |row, record, _| version_entity(row, record).map(Some),
+        )?;
+        for path in &referenced.ms {
+            path_entity(ids::ms(path), path, "ms", &mut self.record);
+            self.write()?;
+        }
+        self.calibrated(STAGED.applications)?;
+        let mut paths = referenced.paths;
+        paths.extend(selection.unsolved.iter().cloned());
+        for path in &paths {
+            path_entity(ids::caltable_path(path), path, "caltable", &mut self.record);
+            self.write()?;
+        }
+        self.count(Kind::Entity);
+        for version in &referenced.casa {
+            passes::agent(version.as_deref(), &mut self.record);
+            self.write()?;
+        }
+        self.count(Kind::Agent);
+        Ok(())
+    }
+
+    /// Entities known by a path (`sql` selects the paths).
+    fn paths(&mut self, sql: &str, kind: &'static str) -> Result<(), Error> {
+        self.rows(sql, |row, record, _| {
+            let path = text(row, 0)?.unwrap_or_default();
+            let id = if kind == "ms" {
+                ids::ms(&path)
+            } else {
+                ids::caltable_path(&path)
+            };
+            path_entity(id, &path, kind, record);
+            Ok(Some(false))
+        })
+    }
+
+    /// The MS after each application of `applications`.
+    fn calibrated(&mut self, applications: &str) -> Result<(), Error> {
+        self.rows(
+            &format!("SELECT a.id, a.ms_path FROM {applications}"),
+            |row, record, _| {
+                let path = text(row, 1)?.unwrap_or_default();
+                path_entity(ids::calibrated(row.get(0)?), &path, "calibrated", record);
+                Ok(Some(false))
+            },
+        )
     }
 
     /// Adds `calprov:verify` to the current caltable entity when the table on disk is not
@@ -198,53 +308,29 @@ impl Pass<'_> {
     }
 }
 
-const STAGING: &str =
-    "CREATE TEMP TABLE IF NOT EXISTS calprov_export_solves (id INTEGER PRIMARY KEY);
-CREATE TEMP TABLE IF NOT EXISTS calprov_export_applications (id INTEGER PRIMARY KEY);
-CREATE TEMP TABLE IF NOT EXISTS calprov_export_paths (path TEXT PRIMARY KEY);
-CREATE TEMP TABLE IF NOT EXISTS calprov_export_ids (id TEXT PRIMARY KEY);
-DELETE FROM temp.calprov_export_solves;
-DELETE FROM temp.calprov_export_applications;
-DELETE FROM temp.calprov_export_paths;
-DELETE FROM temp.calprov_export_ids;";
-
-/// Puts the selection where the views' filters read it: temporary tables, private to this
+/// Puts the selection where the passes' queries read it: temporary tables, private to this
 /// connection and never in the registry file.
-fn stage(conn: &Connection, registry: &Registry, selection: &ExportSelection) -> Result<(), Error> {
-    let db = registry.path();
-    let failed = |e| Error::sql(db, "stage the export's selection")(e);
-    conn.execute_batch(STAGING).map_err(failed)?;
-    let mut solve = conn
-        .prepare("INSERT OR IGNORE INTO temp.calprov_export_solves (id) VALUES (?1)")
-        .map_err(failed)?;
-    for id in &selection.solves {
-        solve.execute([id]).map_err(failed)?;
-    }
-    let mut application = conn
-        .prepare("INSERT OR IGNORE INTO temp.calprov_export_applications (id) VALUES (?1)")
-        .map_err(failed)?;
-    for id in &selection.applications {
-        application.execute([id]).map_err(failed)?;
-    }
-    let mut path = conn
-        .prepare("INSERT OR IGNORE INTO temp.calprov_export_paths (path) VALUES (?1)")
-        .map_err(failed)?;
-    for p in &selection.unsolved {
-        path.execute([p]).map_err(failed)?;
-    }
-    Ok(())
+fn stage(registry: &Registry, selection: &ExportSelection) -> Result<(), Error> {
+    stage_ids(registry, "calprov_export_solves", &selection.solves)?;
+    stage_ids(
+        registry,
+        "calprov_export_applications",
+        &selection.applications,
+    )
 }
 
-fn stage_referenced(
-    conn: &Connection,
-    registry: &Registry,
-    referenced: &HashSet<String>,
-) -> Result<(), Error> {
+/// `temp.<table>` holds exactly `ids`.
+fn stage_ids(registry: &Registry, table: &str, ids: &BTreeSet<i64>) -> Result<(), Error> {
+    let conn = registry.connection();
     let failed = |e| Error::sql(registry.path(), "stage the export's selection")(e);
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY); DELETE FROM temp.{table};"
+    ))
+    .map_err(failed)?;
     let mut insert = conn
-        .prepare("INSERT OR IGNORE INTO temp.calprov_export_ids (id) VALUES (?1)")
+        .prepare(&format!("INSERT INTO temp.{table} (id) VALUES (?1)"))
         .map_err(failed)?;
-    for id in referenced {
+    for id in ids {
         insert.execute([id]).map_err(failed)?;
     }
     Ok(())
