@@ -68,17 +68,28 @@ impl<W: Write> DotWriter<W> {
 
 impl<W: Write> Writer for DotWriter<W> {
     fn record(&mut self, record: &Record) -> io::Result<()> {
-        self.sections.enter(record.kind)?;
-        if record.kind.is_element() {
-            node(&mut self.out, record)
-        } else {
-            edge(&mut self.out, record)
-        }
+        let mut rendered = Vec::with_capacity(256);
+        render(record, &mut rendered)?;
+        self.rendered(record.kind, &rendered)
+    }
+
+    fn rendered(&mut self, kind: Kind, records: &[u8]) -> io::Result<()> {
+        self.sections.enter(kind)?;
+        self.out.write_all(records)
     }
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.write_all(b"}\n")?;
         self.out.flush()
+    }
+}
+
+/// Renders a node or an edge, a line.
+pub(crate) fn render(record: &Record, out: &mut Vec<u8>) -> io::Result<()> {
+    if record.kind.is_element() {
+        node(out, record)
+    } else {
+        edge(out, record)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use crate::record::{Attribute, Record, Value};
+use crate::record::{Attribute, Kind, Record, Value};
 use crate::writer::{NAMESPACES, Sections, Writer, non_finite_text};
 
 /// Writes one PROV-JSON document to `out`, a record per line.
@@ -43,12 +43,32 @@ impl<W: Write> ProvJsonWriter<W> {
 
 impl<W: Write> Writer for ProvJsonWriter<W> {
     fn record(&mut self, record: &Record) -> io::Result<()> {
-        let mut out = std::mem::take(&mut self.buffer);
-        out.clear();
-        let result = self.render(record, &mut out);
-        let written = result.and_then(|()| self.out.write_all(&out));
-        self.buffer = out;
-        written
+        let mut rendered = std::mem::take(&mut self.buffer);
+        rendered.clear();
+        let result =
+            render(record, &mut rendered).and_then(|()| self.rendered(record.kind, &rendered));
+        self.buffer = rendered;
+        result
+    }
+
+    fn rendered(&mut self, kind: Kind, records: &[u8]) -> io::Result<()> {
+        let had_section = self.sections.any();
+        if self.sections.enter(kind)? {
+            if had_section {
+                self.out.write_all(b"\n  }")?;
+            }
+            self.out.write_all(b",\n  ")?;
+            string(&mut self.out, kind.name())?;
+            self.out.write_all(b": {")?;
+            self.first_in_section = true;
+        }
+        // Each rendered record starts with its separator; a section's first has none.
+        if self.first_in_section && !records.is_empty() {
+            self.first_in_section = false;
+            self.out.write_all(&records[1..])
+        } else {
+            self.out.write_all(records)
+        }
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -60,24 +80,11 @@ impl<W: Write> Writer for ProvJsonWriter<W> {
     }
 }
 
-impl<W: Write> ProvJsonWriter<W> {
-    fn render(&mut self, record: &Record, out: &mut Vec<u8>) -> io::Result<()> {
-        let had_section = self.sections.any();
-        if self.sections.enter(record.kind)? {
-            if had_section {
-                out.write_all(b"\n  }")?;
-            }
-            out.write_all(b",\n  ")?;
-            string(out, record.kind.name())?;
-            out.write_all(b": {")?;
-            self.first_in_section = true;
-        }
-        out.write_all(if self.first_in_section {
-            b"\n    "
-        } else {
-            b",\n    "
-        })?;
-        self.first_in_section = false;
+/// Renders one record as `,\n    "id": {...}` (the writer drops the comma before a section's
+/// first record).
+pub(crate) fn render(record: &Record, out: &mut Vec<u8>) -> io::Result<()> {
+    {
+        out.write_all(b",\n    ")?;
         string(out, &record.id)?;
         out.write_all(b": {")?;
         let mut first = true;

@@ -21,7 +21,7 @@ pub use dot::DotWriter;
 pub use json::ProvJsonWriter;
 pub use provn::ProvNWriter;
 pub use record::{Attribute, Kind, Record, Value, param_name};
-pub use writer::{NAMESPACES, Writer};
+pub use writer::{Format, NAMESPACES, Writer};
 
 #[cfg(test)]
 mod tests;

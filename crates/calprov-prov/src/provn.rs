@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::record::{Record, Value};
+use crate::record::{Kind, Record, Value};
 use crate::writer::{NAMESPACES, Sections, Writer, non_finite_text};
 
 /// Writes one PROV-N document to `out`.
@@ -30,8 +30,25 @@ impl<W: Write> ProvNWriter<W> {
 
 impl<W: Write> Writer for ProvNWriter<W> {
     fn record(&mut self, record: &Record) -> io::Result<()> {
-        self.sections.enter(record.kind)?;
-        let out = &mut self.out;
+        let mut rendered = Vec::with_capacity(512);
+        render(record, &mut rendered)?;
+        self.rendered(record.kind, &rendered)
+    }
+
+    fn rendered(&mut self, kind: Kind, records: &[u8]) -> io::Result<()> {
+        self.sections.enter(kind)?;
+        self.out.write_all(records)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.write_all(b"endDocument\n")?;
+        self.out.flush()
+    }
+}
+
+/// Renders one statement, a line.
+pub(crate) fn render(record: &Record, out: &mut Vec<u8>) -> io::Result<()> {
+    {
         write!(out, "  {}(", record.kind.name())?;
         qualified_name(out, &record.id)?;
         let mut separator: &[u8] = if record.kind.is_element() {
@@ -65,11 +82,6 @@ impl<W: Write> Writer for ProvNWriter<W> {
             out.write_all(b"]")?;
         }
         out.write_all(b")\n")
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        self.out.write_all(b"endDocument\n")?;
-        self.out.flush()
     }
 }
 

@@ -106,8 +106,12 @@ pub struct Attribute {
     pub value: Value,
 }
 
-/// One record. Reusable: [`Record::reset`] keeps the buffers.
-#[derive(Debug, Clone, PartialEq)]
+/// Spare strings a record keeps for the next one.
+const MAX_SPARE: usize = 64;
+
+/// One record. Reusable: [`Record::reset`] keeps the buffers, and [`Record::string`] hands
+/// back the strings of the previous record (an export fills tens of millions of records).
+#[derive(Debug, Clone)]
 pub struct Record {
     /// What it is.
     pub kind: Kind,
@@ -118,6 +122,18 @@ pub struct Record {
     pub formal: Vec<Option<String>>,
     /// The other attributes, in the order given.
     pub attributes: Vec<Attribute>,
+    /// Emptied strings of earlier records, for [`Record::string`].
+    spare: Vec<String>,
+}
+
+/// Records are equal when they say the same (the spare buffers do not count).
+impl PartialEq for Record {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.id == other.id
+            && self.formal == other.formal
+            && self.attributes == other.attributes
+    }
 }
 
 impl Record {
@@ -128,6 +144,7 @@ impl Record {
             id: String::new(),
             formal: Vec::new(),
             attributes: Vec::new(),
+            spare: Vec::new(),
         };
         record.reset(kind);
         record
@@ -137,9 +154,37 @@ impl Record {
     pub fn reset(&mut self, kind: Kind) {
         self.kind = kind;
         self.id.clear();
-        self.formal.clear();
+        let mut emptied: Vec<String> = Vec::new();
+        for slot in self.formal.drain(..).flatten() {
+            emptied.push(slot);
+        }
         self.formal.resize(kind.formal_names().len(), None);
-        self.attributes.clear();
+        for attribute in self.attributes.drain(..) {
+            if let Value::Str(s) | Value::QName(s) = attribute.value {
+                emptied.push(s);
+            }
+        }
+        // Kept up to what one record uses: a caller that builds strings of its own (not
+        // through `string`) must not make the spares grow record after record.
+        for mut s in emptied {
+            if self.spare.len() >= MAX_SPARE {
+                break;
+            }
+            s.clear();
+            self.spare.push(s);
+        }
+    }
+
+    /// An empty string, reusing one of an earlier record's when there is one.
+    pub fn string(&mut self) -> String {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// `value` as a string attribute, in a reused buffer.
+    pub fn push_str(&mut self, name: impl Into<Cow<'static, str>>, value: &str) {
+        let mut s = self.string();
+        s.push_str(value);
+        self.push(name, Value::Str(s));
     }
 
     /// Adds `name = value`.

@@ -5,7 +5,9 @@
 use proptest::prelude::*;
 use serde_json::Value as Json;
 
-use crate::{DotWriter, Kind, ProvJsonWriter, ProvNWriter, Record, Value, Writer, param_name};
+use crate::{
+    DotWriter, Format, Kind, ProvJsonWriter, ProvNWriter, Record, Value, Writer, param_name,
+};
 
 fn entity(id: &str, label: &str) -> Record {
     let mut r = Record::new(Kind::Entity);
@@ -221,6 +223,63 @@ fn dot_draws_prov_shapes_and_marks_qa_failures_and_changed_tables() {
         "{text}"
     );
     assert!(text.ends_with("}\n"), "{text}");
+}
+
+/// Records rendered elsewhere (by several threads, in chunks) and handed over in order make
+/// the same document as records written one by one, in every format.
+#[test]
+fn rendered_chunks_make_the_same_document_as_single_records() {
+    let records = [
+        entity("calprov:a", "a"),
+        entity("calprov:b", "b"),
+        entity("calprov:c", "c"),
+        activity("calprov:s"),
+        used("calprov:s.gaintable-1", "calprov:s", "calprov:a"),
+        used("calprov:s.gaintable-2", "calprov:s", "calprov:b"),
+    ];
+    fn both<W: Writer>(one: &mut W, chunked: &mut W, format: Format, records: &[Record]) {
+        for r in records {
+            one.record(r).expect("record");
+        }
+        // Chunks of two, an empty one, and the kind boundaries respected.
+        let mut start = 0;
+        while start < records.len() {
+            let kind = records[start].kind;
+            let mut end = start;
+            let mut bytes = Vec::new();
+            while end < records.len() && end < start + 2 && records[end].kind == kind {
+                format.render(&records[end], &mut bytes).expect("rendered");
+                end += 1;
+            }
+            chunked.rendered(kind, &bytes).expect("chunk");
+            chunked.rendered(kind, &[]).expect("empty chunk");
+            start = end;
+        }
+        one.finish().expect("finished");
+        chunked.finish().expect("finished");
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    {
+        let mut one = ProvJsonWriter::new(&mut a).expect("started");
+        let mut chunked = ProvJsonWriter::new(&mut b).expect("started");
+        both(&mut one, &mut chunked, Format::ProvJson, &records);
+    }
+    assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+    serde_json::from_slice::<Json>(&b).expect("valid JSON");
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    {
+        let mut one = ProvNWriter::new(&mut a).expect("started");
+        let mut chunked = ProvNWriter::new(&mut b).expect("started");
+        both(&mut one, &mut chunked, Format::ProvN, &records);
+    }
+    assert_eq!(a, b);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    {
+        let mut one = DotWriter::new(&mut a).expect("started");
+        let mut chunked = DotWriter::new(&mut b).expect("started");
+        both(&mut one, &mut chunked, Format::Dot, &records);
+    }
+    assert_eq!(a, b);
 }
 
 #[test]

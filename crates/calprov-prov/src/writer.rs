@@ -15,11 +15,38 @@ pub const NAMESPACES: [(&str, &str); 3] = [
     ("casaparam", "urn:calprov:casa-parameter:"),
 ];
 
+/// A document format; [`Format::render`] renders records without a writer, for
+/// [`Writer::rendered`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// W3C PROV-JSON.
+    ProvJson,
+    /// W3C PROV-N.
+    ProvN,
+    /// Graphviz DOT.
+    Dot,
+}
+
+impl Format {
+    /// Appends `record`, rendered, to `out`.
+    pub fn render(self, record: &Record, out: &mut Vec<u8>) -> io::Result<()> {
+        match self {
+            Format::ProvJson => crate::json::render(record, out),
+            Format::ProvN => crate::provn::render(record, out),
+            Format::Dot => crate::dot::render(record, out),
+        }
+    }
+}
+
 /// A streaming writer of one PROV document.
 pub trait Writer {
     /// Writes one record. Records of one kind must come together: a kind seen before
     /// another one is refused (`InvalidInput`) once that other one has started.
     fn record(&mut self, record: &Record) -> io::Result<()>;
+
+    /// Writes records of `kind` already rendered by [`Format::render`] (any number of them,
+    /// concatenated): several threads can render while one writes, in order.
+    fn rendered(&mut self, kind: Kind, records: &[u8]) -> io::Result<()>;
 
     /// Closes the document and flushes.
     fn finish(&mut self) -> io::Result<()>;

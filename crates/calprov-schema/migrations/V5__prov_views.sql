@@ -3,7 +3,8 @@
 -- `prov_was_generated_by`, `prov_was_associated_with`, `prov_was_derived_from`,
 -- `prov_parameter`; columns prefixed by the record: `ent_`, `act_`, `agent_`, `used_`, `wgb_`,
 -- `waw_`, `wdf_`, `param_`). A ProvTAP service or plain SQL reads the same graph that
--- `calprov export` writes: the export reads these views. Views only: nothing is stored twice,
+-- `calprov export` writes (the export computes the same records from the history tables by
+-- these rules, `export/ids.rs`; a test compares the two). Views only: nothing is stored twice,
 -- and history rows appended later appear at once. Columns named `calprov_*` are calprov's own
 -- (the solve or application a record belongs to, metrics); the draft allows extra columns.
 --

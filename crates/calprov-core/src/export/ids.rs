@@ -5,36 +5,78 @@
 //! on every record (`tests/it/export.rs`) and these rules against SQLite's own evaluation
 //! of the views' expressions (`tests.rs`).
 
-use std::fmt::Write as _;
+/// The prefix of a solve's id, `calprov:solve-<id>`.
+pub(super) const SOLVE: &str = "calprov:solve-";
+/// The prefix of an application's id, `calprov:apply-<id>`.
+pub(super) const APPLICATION: &str = "calprov:apply-";
+/// The prefix of a caltable version's id, `calprov:caltable-<solve id>`: the caltable as
+/// that solve wrote it.
+pub(super) const VERSION: &str = "calprov:caltable-";
+/// The prefix of `calprov:calibrated-<application id>`: the MS as that applycal left it.
+pub(super) const CALIBRATED: &str = "calprov:calibrated-";
 
-/// `calprov:solve-<id>`.
-pub(super) fn solve(id: i64) -> String {
-    format!("calprov:solve-{id}")
+/// Appends `prefix` and `id` to `out` (the export builds ids in reused buffers).
+pub(super) fn push(out: &mut String, prefix: &str, id: i64) {
+    out.push_str(prefix);
+    push_int(out, id);
 }
 
-/// `calprov:apply-<id>`.
-pub(super) fn application(id: i64) -> String {
-    format!("calprov:apply-{id}")
+/// Appends the decimal digits of `n`, without the formatting machinery.
+pub(super) fn push_int(out: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
-/// `calprov:caltable-<solve id>`: the caltable as that solve wrote it.
+/// `calprov:caltable-<solve id>`.
 pub(super) fn version(solve: i64) -> String {
-    format!("calprov:caltable-{solve}")
+    let mut id = String::with_capacity(24);
+    push(&mut id, VERSION, solve);
+    id
 }
 
-/// `calprov:calibrated-<application id>`: the MS as that applycal left it.
+/// `calprov:calibrated-<application id>`.
 pub(super) fn calibrated(application: i64) -> String {
-    format!("calprov:calibrated-{application}")
+    let mut id = String::with_capacity(24);
+    push(&mut id, CALIBRATED, application);
+    id
 }
 
 /// An MS by path.
 pub(super) fn ms(path: &str) -> String {
-    by_path("calprov:ms", path)
+    let mut id = String::new();
+    push_ms(&mut id, path);
+    id
+}
+
+/// Appends the id of the MS at `path`.
+pub(super) fn push_ms(out: &mut String, path: &str) {
+    by_path(out, "calprov:ms", path);
 }
 
 /// A caltable known by path only.
 pub(super) fn caltable_path(path: &str) -> String {
-    by_path("calprov:caltable", path)
+    let mut id = String::new();
+    push_caltable_path(&mut id, path);
+    id
+}
+
+/// Appends the id of the caltable known by `path` only.
+pub(super) fn push_caltable_path(out: &mut String, path: &str) {
+    by_path(out, "calprov:caltable", path);
 }
 
 /// CASA at `version`; `calprov:casa` when unknown.
@@ -42,22 +84,24 @@ pub(super) fn casa(version: Option<&str>) -> String {
     match version {
         None => "calprov:casa".to_owned(),
         Some(v) if !v.ends_with('.') && v.bytes().all(plain_byte) => format!("calprov:casa-{v}"),
-        Some(v) => hex_id("calprov:casa-x", v),
+        Some(v) => {
+            let mut id = String::new();
+            push_hex(&mut id, "calprov:casa-x", v);
+            id
+        }
     }
 }
 
 /// The views' rule: an absolute path of plain characters as it is, anything else in hex.
-fn by_path(prefix: &str, path: &str) -> String {
+fn by_path(out: &mut String, prefix: &str, path: &str) {
+    out.push_str(prefix);
     if path.starts_with('/')
         && !path.ends_with('.')
         && path.bytes().all(|b| plain_byte(b) || b == b'/')
     {
-        let mut id = String::with_capacity(prefix.len() + path.len());
-        id.push_str(prefix);
-        id.push_str(path);
-        id
+        out.push_str(path);
     } else {
-        hex_id(&format!("{prefix}-x"), path)
+        push_hex(out, "-x", path);
     }
 }
 
@@ -66,14 +110,14 @@ fn plain_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-')
 }
 
-/// SQLite's `hex()`: upper-case, two digits a byte.
-fn hex_id(prefix: &str, text: &str) -> String {
-    let mut id = String::with_capacity(prefix.len() + 2 * text.len());
-    id.push_str(prefix);
+/// `prefix` and SQLite's `hex()` of `text`: upper-case, two digits a byte.
+fn push_hex(out: &mut String, prefix: &str, text: &str) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    out.push_str(prefix);
     for byte in text.bytes() {
-        let _ = write!(id, "{byte:02X}");
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xF)]));
     }
-    id
 }
 
 /// The name of a path: what follows its last `/`.

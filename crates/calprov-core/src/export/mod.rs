@@ -7,16 +7,21 @@
 //! application ids in temporary tables; its relations say which entities and agents it needs.
 
 mod ids;
+mod parallel;
 mod passes;
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use calprov_prov::{DotWriter, Kind, ProvJsonWriter, ProvNWriter, Record, Value, Writer};
+use calprov_prov::{DotWriter, Format, Kind, ProvJsonWriter, ProvNWriter, Record, Value, Writer};
 
 use crate::registry::export_scope::ExportSelection;
 use crate::{Error, Registry, verify};
-use passes::{ALL, Referenced, STAGED, path_entity, relation, relation_sql, text, version_entity};
+use parallel::{Buffers, Cut, Fill, Output, Prefetched, Ranged, prefetch};
+use passes::{
+    ALL, RANGED, Referenced, STAGED, calibrated_entity, path_entity, relation, relation_sql, text,
+    version_entity,
+};
 
 /// The document format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,29 +109,73 @@ pub fn export(
         referenced: selection.as_ref().map(|_| Referenced::default()),
         record: Record::new(Kind::Entity),
         written: 0,
+        buffers: Buffers::default(),
         summary: ExportSummary::default(),
     };
-    let tables = match &selection {
-        Some(selection) => {
+    // `--all` runs its passes on every core; a part of the graph (staged in this
+    // connection's temporary tables) and DOT (whose marks read tables through this
+    // connection) run here.
+    let cut = match (&selection, request.format) {
+        (None, ExportFormat::ProvJson | ExportFormat::ProvN) => Some(Cut::of(registry)?),
+        _ => None,
+    };
+    let format = match request.format {
+        ExportFormat::ProvJson => Format::ProvJson,
+        ExportFormat::ProvN => Format::ProvN,
+        ExportFormat::Dot => Format::Dot,
+    };
+    let tables = match (&selection, cut) {
+        (Some(selection), _) => {
             stage(registry, selection)?;
             STAGED
         }
-        None => ALL,
+        (None, Some(_)) => RANGED,
+        (None, None) => ALL,
     };
-    for (kind, statements) in relation_sql(tables) {
-        for (shape, sql) in statements {
-            pass.rows(&sql, |row, record, referenced| {
-                Ok(relation(kind, shape, row, record, referenced)?.then_some(false))
-            })?;
+    std::thread::scope(|scope| {
+        // The path queries sort the whole history before their first row: for `--all` on
+        // every core, other threads run them while the passes before them are written.
+        let prefetched = match cut {
+            Some(_) => Some((
+                prefetch(scope, registry, MS_PATHS)?,
+                prefetch(scope, registry, CALTABLE_PATHS)?,
+            )),
+            None => None,
+        };
+        for (kind, statements) in relation_sql(tables) {
+            if let Some(cut) = cut {
+                let ranged: Vec<Ranged<'_>> = statements
+                    .iter()
+                    .map(|s| Ranged {
+                        fill: Fill::Relation(kind, s.shape),
+                        owner: s.owner,
+                        sql: &s.sql,
+                    })
+                    .collect();
+                let output = Output {
+                    format,
+                    writer: pass.writer.as_mut(),
+                    write_error: &write_error,
+                    buffers: &pass.buffers,
+                };
+                pass.written += parallel::run(registry, kind, &ranged, cut, output)?;
+            } else {
+                for statement in statements {
+                    pass.rows(&statement.sql, |row, record, referenced| {
+                        Ok(relation(kind, statement.shape, row, record, referenced)?
+                            .then_some(false))
+                    })?;
+                }
+            }
+            pass.count(kind);
         }
-        pass.count(kind);
-    }
-    match &selection {
-        Some(selection) => pass.referenced_entities(selection)?,
-        None => pass.all_entities()?,
-    }
-    pass.writer.finish().map_err(write_error)?;
-    Ok(pass.summary)
+        match &selection {
+            Some(selection) => pass.referenced_entities(selection)?,
+            None => pass.all_entities(cut.map(|cut| (cut, format)), prefetched, &write_error)?,
+        }
+        pass.writer.finish().map_err(write_error)?;
+        Ok(pass.summary)
+    })
 }
 
 /// One export in progress.
@@ -141,6 +190,8 @@ struct Pass<'a> {
     record: Record,
     /// Records written since the last count.
     written: u64,
+    /// The parallel passes' chunk buffers.
+    buffers: Buffers,
     summary: ExportSummary,
 }
 
@@ -149,6 +200,19 @@ const READ: &str = "read the provenance history";
 /// Every caltable version with its metrics and whether it is its caltable's latest.
 const VERSIONS: &str = "SELECT s.id, s.caltable_path, s.metrics, \
     s.id = (SELECT max(l.id) FROM calprov_solves l WHERE l.caltable_path = s.caltable_path)";
+
+/// Every MS, once.
+const MS_PATHS: &str = "SELECT path FROM calprov_solve_inputs WHERE role = 'vis' AND path IS NOT NULL \
+    UNION SELECT ms_path FROM calprov_applications";
+
+/// Every caltable known by path only: applied while unregistered, or registered and never
+/// solved.
+const CALTABLE_PATHS: &str = "SELECT path FROM calprov_solve_inputs \
+    WHERE role = 'gaintable' AND path IS NOT NULL AND input_solve_id IS NULL \
+    UNION SELECT caltable_path FROM calprov_application_tables \
+    WHERE caltable_path IS NOT NULL AND solve_id IS NULL \
+    UNION SELECT c.path FROM caltables c \
+    WHERE NOT EXISTS (SELECT 1 FROM calprov_solves s WHERE s.caltable_path = c.path)";
 
 impl Pass<'_> {
     /// Streams the rows of `sql` through `fill` to the writer. `fill` says whether the row
@@ -198,27 +262,57 @@ impl Pass<'_> {
         self.summary.records.push((kind.name(), n));
     }
 
-    /// Every entity and agent the registry holds (`--all`).
-    fn all_entities(&mut self) -> Result<(), Error> {
-        self.rows(
-            &format!("{VERSIONS} FROM calprov_solves s"),
-            |row, record, _| version_entity(row, record).map(Some),
-        )?;
-        self.paths(
-            "SELECT path FROM calprov_solve_inputs WHERE role = 'vis' AND path IS NOT NULL \
-             UNION SELECT ms_path FROM calprov_applications",
-            "ms",
-        )?;
-        self.calibrated(ALL.applications)?;
-        self.paths(
-            "SELECT path FROM calprov_solve_inputs \
-             WHERE role = 'gaintable' AND path IS NOT NULL AND input_solve_id IS NULL \
-             UNION SELECT caltable_path FROM calprov_application_tables \
-             WHERE caltable_path IS NOT NULL AND solve_id IS NULL \
-             UNION SELECT c.path FROM caltables c \
-             WHERE NOT EXISTS (SELECT 1 FROM calprov_solves s WHERE s.caltable_path = c.path)",
-            "caltable",
-        )?;
+    /// Every entity and agent the registry holds (`--all`); the caltable versions on every
+    /// core when `parallel` gives the cut and the format.
+    fn all_entities(
+        &mut self,
+        parallel: Option<(Cut, Format)>,
+        prefetched: Option<(Prefetched, Prefetched)>,
+        write_error: &dyn Fn(std::io::Error) -> Error,
+    ) -> Result<(), Error> {
+        match parallel {
+            Some((cut, format)) => {
+                let versions =
+                    format!("{VERSIONS} FROM calprov_solves s WHERE s.id BETWEEN ?1 AND ?2");
+                let statements = [
+                    Ranged {
+                        fill: Fill::Version,
+                        owner: passes::Owner::Solve,
+                        sql: &versions,
+                    },
+                    Ranged {
+                        fill: Fill::Calibrated,
+                        owner: passes::Owner::Application,
+                        sql: "SELECT a.id, a.ms_path FROM calprov_applications a WHERE a.id BETWEEN ?1 AND ?2",
+                    },
+                ];
+                let output = Output {
+                    format,
+                    writer: self.writer.as_mut(),
+                    write_error,
+                    buffers: &self.buffers,
+                };
+                self.written +=
+                    parallel::run(self.registry, Kind::Entity, &statements, cut, output)?;
+            }
+            None => {
+                self.rows(
+                    &format!("{VERSIONS} FROM calprov_solves s"),
+                    |row, record, _| version_entity(row, record).map(Some),
+                )?;
+                self.calibrated(ALL.applications)?;
+            }
+        }
+        match prefetched {
+            Some((ms, caltables)) => {
+                self.prefetched_paths(ms, "ms")?;
+                self.prefetched_paths(caltables, "caltable")?;
+            }
+            None => {
+                self.paths(MS_PATHS, "ms")?;
+                self.paths(CALTABLE_PATHS, "caltable")?;
+            }
+        }
         self.count(Kind::Entity);
         self.rows(
             "SELECT DISTINCT casa_version FROM calprov_solves \
@@ -281,15 +375,26 @@ impl Pass<'_> {
         })
     }
 
+    /// Entities known by a path, the paths read ahead by another thread.
+    fn prefetched_paths(&mut self, paths: Prefetched, kind: &'static str) -> Result<(), Error> {
+        for path in paths {
+            let path = path?;
+            let id = if kind == "ms" {
+                ids::ms(&path)
+            } else {
+                ids::caltable_path(&path)
+            };
+            path_entity(id, &path, kind, &mut self.record);
+            self.write()?;
+        }
+        Ok(())
+    }
+
     /// The MS after each application of `applications`.
     fn calibrated(&mut self, applications: &str) -> Result<(), Error> {
         self.rows(
             &format!("SELECT a.id, a.ms_path FROM {applications}"),
-            |row, record, _| {
-                let path = text(row, 1)?.unwrap_or_default();
-                path_entity(ids::calibrated(row.get(0)?), &path, "calibrated", record);
-                Ok(Some(false))
-            },
+            |row, record, _| calibrated_entity(row, record).map(|()| Some(false)),
         )
     }
 

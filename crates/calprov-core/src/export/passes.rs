@@ -25,21 +25,49 @@ pub(super) struct Tables {
     pub(super) inputs: &'static str,
     pub(super) applications: &'static str,
     pub(super) applied: &'static str,
+    /// Whether each statement takes an id range (`?1`, `?2`) of its owner: a solve or an
+    /// application.
+    pub(super) ranged: bool,
 }
 
-pub(super) const ALL: Tables = Tables {
+/// Every row, in id ranges (the parallel export of `--all`).
+pub(super) const RANGED: Tables = Tables {
     solves: "calprov_solves s",
     inputs: "calprov_solve_inputs i",
     applications: "calprov_applications a",
     applied: "calprov_application_tables t",
+    ranged: true,
 };
 
+/// Every row, in one go.
+pub(super) const ALL: Tables = Tables {
+    ranged: false,
+    ..RANGED
+};
+
+/// The rows of the staged selection.
 pub(super) const STAGED: Tables = Tables {
     solves: "temp.calprov_export_solves x JOIN calprov_solves s ON s.id = x.id",
     inputs: "temp.calprov_export_solves x JOIN calprov_solve_inputs i ON i.solve_id = x.id",
     applications: "temp.calprov_export_applications x JOIN calprov_applications a ON a.id = x.id",
     applied: "temp.calprov_export_applications x JOIN calprov_application_tables t ON t.application_id = x.id",
+    ranged: false,
 };
+
+/// Whose id a statement's rows are ranged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Owner {
+    Solve,
+    Application,
+}
+
+/// One statement of a pass.
+#[derive(Debug, Clone)]
+pub(super) struct Statement {
+    pub(super) shape: Shape,
+    pub(super) owner: Owner,
+    pub(super) sql: String,
+}
 
 /// The entities and agents a part of the graph's relations name.
 #[derive(Debug, Default)]
@@ -50,31 +78,48 @@ pub(super) struct Referenced {
     pub(super) casa: BTreeSet<Option<String>>,
 }
 
-/// The SQL of each relation and activity pass: `(kind, [statements])`, rows turned into
-/// records by [`relation`].
-pub(super) fn relation_sql(tables: Tables) -> Vec<(Kind, Vec<(Shape, String)>)> {
+/// The statements of each relation and activity pass, rows turned into records by
+/// [`relation`].
+pub(super) fn relation_sql(tables: Tables) -> Vec<(Kind, Vec<Statement>)> {
     let Tables {
         solves,
         inputs,
         applications,
         applied,
+        ranged,
     } = tables;
+    let range = |column: &str| {
+        if ranged {
+            format!(" AND {column} BETWEEN ?1 AND ?2")
+        } else {
+            String::new()
+        }
+    };
+    let (by_solve, by_input) = (range("s.id"), range("i.solve_id"));
+    let (by_application, by_applied) = (range("a.id"), range("t.application_id"));
+    let statement = |shape, owner, sql: String| Statement { shape, owner, sql };
     let solve_inputs = format!(
         "SELECT i.solve_id, i.role, i.idx, i.path, i.input_solve_id, i.interp, i.gainfield, i.spwmap \
-         FROM {inputs} WHERE i.path IS NOT NULL"
+         FROM {inputs} WHERE i.path IS NOT NULL{by_input}"
     );
-    let application_ms = format!("SELECT a.id, a.ms_path FROM {applications}");
+    let application_ms =
+        format!("SELECT a.id, a.ms_path FROM {applications} WHERE 1{by_application}");
     vec![
         (
             Kind::Used,
             vec![
-                (Shape::SolveInput, solve_inputs.clone()),
-                (Shape::ApplicationMs, application_ms.clone()),
-                (
+                statement(Shape::SolveInput, Owner::Solve, solve_inputs.clone()),
+                statement(
+                    Shape::ApplicationMs,
+                    Owner::Application,
+                    application_ms.clone(),
+                ),
+                statement(
                     Shape::AppliedTable,
+                    Owner::Application,
                     format!(
                         "SELECT t.application_id, t.idx, t.caltable_path, t.solve_id, t.interp, t.gainfield, \
-                         t.spwmap FROM {applied} WHERE t.caltable_path IS NOT NULL"
+                         t.spwmap FROM {applied} WHERE t.caltable_path IS NOT NULL{by_applied}"
                     ),
                 ),
             ],
@@ -82,57 +127,67 @@ pub(super) fn relation_sql(tables: Tables) -> Vec<(Kind, Vec<(Shape, String)>)> 
         (
             Kind::WasGeneratedBy,
             vec![
-                (
+                statement(
                     Shape::SolveTime,
-                    format!("SELECT s.id, s.solved_at FROM {solves}"),
+                    Owner::Solve,
+                    format!("SELECT s.id, s.solved_at FROM {solves} WHERE 1{by_solve}"),
                 ),
-                (
+                statement(
                     Shape::ApplicationTime,
-                    format!("SELECT a.id, a.applied_at FROM {applications}"),
+                    Owner::Application,
+                    format!(
+                        "SELECT a.id, a.applied_at FROM {applications} WHERE 1{by_application}"
+                    ),
                 ),
             ],
         ),
         (
             Kind::WasDerivedFrom,
             vec![
-                (Shape::SolveInput, solve_inputs),
-                (
+                statement(Shape::SolveInput, Owner::Solve, solve_inputs),
+                statement(
                     Shape::Revision,
+                    Owner::Solve,
                     format!(
                         "SELECT s.id, (SELECT max(p.id) FROM calprov_solves p \
-                         WHERE p.caltable_path = s.caltable_path AND p.id < s.id) FROM {solves}"
+                         WHERE p.caltable_path = s.caltable_path AND p.id < s.id) FROM {solves} WHERE 1{by_solve}"
                     ),
                 ),
-                (Shape::ApplicationMs, application_ms),
+                statement(Shape::ApplicationMs, Owner::Application, application_ms),
             ],
         ),
         (
             Kind::WasAssociatedWith,
             vec![
-                (
+                statement(
                     Shape::SolveCasa,
-                    format!("SELECT s.id, s.casa_version FROM {solves}"),
+                    Owner::Solve,
+                    format!("SELECT s.id, s.casa_version FROM {solves} WHERE 1{by_solve}"),
                 ),
-                (
+                statement(
                     Shape::ApplicationId,
-                    format!("SELECT a.id FROM {applications}"),
+                    Owner::Application,
+                    format!("SELECT a.id FROM {applications} WHERE 1{by_application}"),
                 ),
             ],
         ),
         (
             Kind::Activity,
             vec![
-                (
+                statement(
                     Shape::Solve,
+                    Owner::Solve,
                     format!(
                         "SELECT s.id, s.solved_at, s.task, s.command, s.origin, s.outcome, s.host, s.cwd, \
-                         s.params FROM {solves}"
+                         s.params FROM {solves} WHERE 1{by_solve}"
                     ),
                 ),
-                (
+                statement(
                     Shape::Application,
+                    Owner::Application,
                     format!(
-                        "SELECT a.id, a.applied_at, a.command, a.host, a.cwd, a.params FROM {applications}"
+                        "SELECT a.id, a.applied_at, a.command, a.host, a.cwd, a.params FROM {applications} \
+                         WHERE 1{by_application}"
                     ),
                 ),
             ],
@@ -172,36 +227,42 @@ pub(super) fn relation(
             let index: i64 = row.get(2)?;
             let path = text(row, 3)?.unwrap_or_default();
             let pinned: Option<i64> = row.get(4)?;
-            let activity = ids::solve(id);
-            let entity = used_entity(&role, &path, pinned, referenced);
+            let entity = used_entity(record, &role, &path, pinned, referenced);
+            let activity = id_string(record, ids::SOLVE, id);
+            ids::push(&mut record.id, ids::SOLVE, id);
+            record
+                .id
+                .push_str(if kind == Kind::Used { "." } else { ".from-" });
+            record.id.push_str(&role);
+            record.id.push('-');
+            ids::push_int(&mut record.id, index);
             if kind == Kind::Used {
-                record.id = format!("{activity}.{role}-{index}");
                 record.formal[0] = Some(activity);
                 record.formal[1] = Some(entity);
                 usage_attributes(row, &role, index, [5, 6, 7], record)?;
             } else {
-                record.id = format!("{activity}.from-{role}-{index}");
-                record.formal[0] = Some(ids::version(id));
+                record.formal[0] = Some(id_string(record, ids::VERSION, id));
                 record.formal[1] = Some(entity);
                 record.formal[2] = Some(activity);
             }
         }
         (Kind::Used, Shape::ApplicationMs) => {
             let path = text(row, 1)?.unwrap_or_default();
-            let activity = ids::application(id);
-            record.id = format!("{activity}.vis-0");
-            record.formal[0] = Some(activity);
-            record.formal[1] = Some(used_entity("vis", &path, None, referenced));
-            record.push("prov:role", Value::Str("vis".into()));
+            ids::push(&mut record.id, ids::APPLICATION, id);
+            record.id.push_str(".vis-0");
+            record.formal[0] = Some(id_string(record, ids::APPLICATION, id));
+            record.formal[1] = Some(used_entity(record, "vis", &path, None, referenced));
+            record.push_str("prov:role", "vis");
         }
         (Kind::Used, Shape::AppliedTable) => {
             let index: i64 = row.get(1)?;
             let path = text(row, 2)?.unwrap_or_default();
             let pinned: Option<i64> = row.get(3)?;
-            let activity = ids::application(id);
-            record.id = format!("{activity}.gaintable-{index}");
-            record.formal[0] = Some(activity);
-            record.formal[1] = Some(used_entity("gaintable", &path, pinned, referenced));
+            ids::push(&mut record.id, ids::APPLICATION, id);
+            record.id.push_str(".gaintable-");
+            ids::push_int(&mut record.id, index);
+            record.formal[0] = Some(id_string(record, ids::APPLICATION, id));
+            record.formal[1] = Some(used_entity(record, "gaintable", &path, pinned, referenced));
             usage_attributes(row, "gaintable", index, [4, 5, 6], record)?;
         }
         (Kind::WasGeneratedBy, Shape::SolveTime | Shape::ApplicationTime) => {
@@ -210,13 +271,14 @@ pub(super) fn relation(
                 if let Some(r) = referenced {
                     r.versions.insert(id);
                 }
-                (ids::solve(id), ids::version(id))
+                (ids::SOLVE, ids::VERSION)
             } else {
-                (ids::application(id), ids::calibrated(id))
+                (ids::APPLICATION, ids::CALIBRATED)
             };
-            record.id = format!("{activity}.generated");
-            record.formal[0] = Some(entity);
-            record.formal[1] = Some(activity);
+            ids::push(&mut record.id, activity, id);
+            record.id.push_str(".generated");
+            record.formal[0] = Some(id_string(record, entity, id));
+            record.formal[1] = Some(id_string(record, activity, id));
             record.formal[2] = at.and_then(ids::time);
         }
         (Kind::WasDerivedFrom, Shape::Revision) => {
@@ -226,49 +288,42 @@ pub(super) fn relation(
             if let Some(r) = referenced {
                 r.versions.insert(previous);
             }
-            let activity = ids::solve(id);
-            record.id = format!("{activity}.revision");
-            record.formal[0] = Some(ids::version(id));
-            record.formal[1] = Some(ids::version(previous));
-            record.formal[2] = Some(activity);
+            ids::push(&mut record.id, ids::SOLVE, id);
+            record.id.push_str(".revision");
+            record.formal[0] = Some(id_string(record, ids::VERSION, id));
+            record.formal[1] = Some(id_string(record, ids::VERSION, previous));
+            record.formal[2] = Some(id_string(record, ids::SOLVE, id));
             record.push("prov:type", Value::QName("prov:Revision".into()));
         }
         (Kind::WasDerivedFrom, Shape::ApplicationMs) => {
             let path = text(row, 1)?.unwrap_or_default();
-            let activity = ids::application(id);
-            record.id = format!("{activity}.revision");
-            record.formal[0] = Some(ids::calibrated(id));
-            record.formal[1] = Some(used_entity("vis", &path, None, referenced));
-            record.formal[2] = Some(activity);
+            ids::push(&mut record.id, ids::APPLICATION, id);
+            record.id.push_str(".revision");
+            record.formal[0] = Some(id_string(record, ids::CALIBRATED, id));
+            record.formal[1] = Some(used_entity(record, "vis", &path, None, referenced));
+            record.formal[2] = Some(id_string(record, ids::APPLICATION, id));
             record.push("prov:type", Value::QName("prov:Revision".into()));
         }
         (Kind::WasAssociatedWith, Shape::SolveCasa | Shape::ApplicationId) => {
-            let version = if shape == Shape::SolveCasa {
-                text(row, 1)?.map(Cow::into_owned)
+            let (activity, version) = if shape == Shape::SolveCasa {
+                (ids::SOLVE, text(row, 1)?.map(Cow::into_owned))
             } else {
-                None
+                (ids::APPLICATION, None)
             };
-            let (activity, agent) = if shape == Shape::SolveCasa {
-                (ids::solve(id), ids::casa(version.as_deref()))
-            } else {
-                (ids::application(id), ids::casa(None))
-            };
+            ids::push(&mut record.id, activity, id);
+            record.id.push_str(".associated");
+            record.formal[0] = Some(id_string(record, activity, id));
+            record.formal[1] = Some(ids::casa(version.as_deref()));
             if let Some(r) = referenced {
                 r.casa.insert(version);
             }
-            record.id = format!("{activity}.associated");
-            record.formal[0] = Some(activity);
-            record.formal[1] = Some(agent);
         }
         (Kind::Activity, Shape::Solve) => {
-            record.id = ids::solve(id);
+            ids::push(&mut record.id, ids::SOLVE, id);
             record.formal[1] = row.get::<_, Option<f64>>(1)?.and_then(ids::time);
             let task = text(row, 2)?;
-            record.push(
-                "prov:label",
-                Value::Str(task.map_or_else(|| "solve".into(), Cow::into_owned)),
-            );
-            record.push("prov:type", Value::Str("Calibration".into()));
+            record.push_str("prov:label", task.as_deref().unwrap_or("solve"));
+            record.push_str("prov:type", "Calibration");
             for (index, name) in [
                 (3, "calprov:command"),
                 (4, "calprov:origin"),
@@ -283,10 +338,10 @@ pub(super) fn relation(
             }
         }
         (Kind::Activity, Shape::Application) => {
-            record.id = ids::application(id);
+            ids::push(&mut record.id, ids::APPLICATION, id);
             record.formal[1] = row.get::<_, Option<f64>>(1)?.and_then(ids::time);
-            record.push("prov:label", Value::Str("applycal".into()));
-            record.push("prov:type", Value::Str("Calibration".into()));
+            record.push_str("prov:label", "applycal");
+            record.push_str("prov:type", "Calibration");
             for (index, name) in [
                 (2, "calprov:command"),
                 (3, "calprov:host"),
@@ -303,34 +358,44 @@ pub(super) fn relation(
     Ok(true)
 }
 
+/// `prefix<id>` in a reused buffer.
+fn id_string(record: &mut Record, prefix: &str, id: i64) -> String {
+    let mut s = record.string();
+    ids::push(&mut s, prefix, id);
+    s
+}
+
 /// The entity a use reads: the pinned version of a gaintable, else an MS or a caltable by
 /// path.
 fn used_entity(
+    record: &mut Record,
     role: &str,
     path: &str,
     pinned: Option<i64>,
     referenced: Option<&mut Referenced>,
 ) -> String {
+    let mut id = record.string();
     match (role, pinned) {
         ("gaintable", Some(solve)) => {
             if let Some(r) = referenced {
                 r.versions.insert(solve);
             }
-            ids::version(solve)
+            ids::push(&mut id, ids::VERSION, solve);
         }
         ("vis", _) => {
             if let Some(r) = referenced {
                 r.ms.insert(path.to_owned());
             }
-            ids::ms(path)
+            ids::push_ms(&mut id, path);
         }
         _ => {
             if let Some(r) = referenced {
                 r.paths.insert(path.to_owned());
             }
-            ids::caltable_path(path)
+            ids::push_caltable_path(&mut id, path);
         }
     }
+    id
 }
 
 /// `prov:role` and, for a gaintable, its index and companions (empty ones left out, as the
@@ -342,7 +407,7 @@ fn usage_attributes(
     companions: [usize; 3],
     record: &mut Record,
 ) -> rusqlite::Result<()> {
-    record.push("prov:role", Value::Str(role.to_owned()));
+    record.push_str("prov:role", role);
     if role == "gaintable" {
         record.push("calprov:index", Value::Int(index));
     }
@@ -352,7 +417,7 @@ fn usage_attributes(
             .zip(["calprov:interp", "calprov:gainfield", "calprov:spwmap"])
     {
         if let Some(value) = text(row, column)?.filter(|v| !v.is_empty()) {
-            record.push(name, Value::Str(value.into_owned()));
+            record.push_str(name, &value);
         }
     }
     Ok(())
@@ -372,6 +437,13 @@ pub(super) fn version_entity(row: &Row<'_>, record: &mut Record) -> rusqlite::Re
     Ok(matches!(row.get_ref(3)?, ValueRef::Integer(1)))
 }
 
+/// One entity: an MS after applycal, from `SELECT a.id, a.ms_path`.
+pub(super) fn calibrated_entity(row: &Row<'_>, record: &mut Record) -> rusqlite::Result<()> {
+    let path = text(row, 1)?.unwrap_or_default();
+    path_entity(ids::calibrated(row.get(0)?), &path, "calibrated", record);
+    Ok(())
+}
+
 /// One entity known by its path alone (an MS, a caltable never solved) or an MS after
 /// applycal.
 pub(super) fn path_entity(id: String, path: &str, kind: &'static str, record: &mut Record) {
@@ -381,10 +453,12 @@ pub(super) fn path_entity(id: String, path: &str, kind: &'static str, record: &m
 }
 
 fn dataset(path: &str, kind: &'static str, record: &mut Record) {
-    record.push("prov:type", Value::QName("voprov:DatasetEntity".into()));
-    record.push("prov:label", Value::Str(ids::name(path).to_owned()));
-    record.push("prov:location", Value::Str(path.to_owned()));
-    record.push("calprov:kind", Value::Str(kind.into()));
+    let mut entity_type = record.string();
+    entity_type.push_str("voprov:DatasetEntity");
+    record.push("prov:type", Value::QName(entity_type));
+    record.push_str("prov:label", ids::name(path));
+    record.push_str("prov:location", path);
+    record.push_str("calprov:kind", kind);
 }
 
 /// One agent: CASA at a version, or of an unknown one.
@@ -477,7 +551,7 @@ fn push_text(
     record: &mut Record,
 ) -> rusqlite::Result<()> {
     if let Some(value) = text(row, index)? {
-        record.push(name, Value::Str(value.into_owned()));
+        record.push_str(name, &value);
     }
     Ok(())
 }

@@ -88,6 +88,17 @@ impl Registry {
         &mut self.conn
     }
 
+    /// Another connection to this registry, read-only, through the one opener (no migration:
+    /// this one did it): for reading in parallel, as the export's workers do.
+    pub(crate) fn open_reader(&self) -> Result<Connection, Error> {
+        let options = OpenOptions {
+            busy_timeout: self.busy_timeout,
+            read_only: true,
+            create: false,
+        };
+        Ok(open_registry(&self.path, &options)?)
+    }
+
     /// The connection, for read-only composed operations (monitoring).
     pub(crate) fn connection(&self) -> &Connection {
         &self.conn
