@@ -78,6 +78,12 @@ pub enum Error {
         /// The caltable as given.
         caltable: String,
     },
+    /// A set asked about has no caltable registered in it.
+    #[error("set {set}: no caltable is registered in it")]
+    UnknownSet {
+        /// The set as given.
+        set: String,
+    },
     /// Writing an export failed (its destination: a file or stdout).
     #[error("cannot write the export to {destination}")]
     Write {

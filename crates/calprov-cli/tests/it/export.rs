@@ -417,6 +417,14 @@ fn bad_input_is_named_and_a_failed_export_leaves_no_file() {
         "{stderr}"
     );
 
+    let out = calprov(&graph.db, &["export", "--set", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("set nosuch: no caltable is registered in it"),
+        "{stderr}"
+    );
+
     let target = graph.root.join("graph.json");
     std::fs::write(&target, "previous").unwrap();
     let out = calprov(

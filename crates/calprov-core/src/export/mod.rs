@@ -86,6 +86,9 @@ pub fn export(
         ExportScope::Caltables(caltables) => {
             Some(registry.export_selection(caltables, request.upstream, request.downstream)?)
         }
+        ExportScope::Set(set) if !registry.set_exists(set)? => {
+            return Err(Error::UnknownSet { set: set.clone() });
+        }
         ExportScope::Set(set) => Some(registry.export_selection(
             &registry.caltable_paths(Some(set))?,
             request.upstream,

@@ -61,6 +61,17 @@ impl Registry {
         Ok(selection)
     }
 
+    /// Whether any caltable (retired or not) is registered in `set`.
+    pub(crate) fn set_exists(&self, set: &str) -> Result<bool, Error> {
+        self.connection()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM caltables WHERE set_name = ?1)",
+                [set],
+                |r| r.get(0),
+            )
+            .map_err(Error::sql(self.path(), "read sets"))
+    }
+
     /// Every recorded solve of `caltable`, oldest first.
     fn solve_ids(&self, caltable: &str) -> Result<Vec<SolveId>, Error> {
         let mut stmt = self
