@@ -93,6 +93,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A thread of a parallel export could not be started.
+    #[error("cannot start a thread to {what}")]
+    Spawn {
+        /// What the thread was for.
+        what: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The worker threads of a parallel operation could not be started.
     #[error("cannot start {jobs} worker threads")]
     Threads {

@@ -140,10 +140,11 @@ pub(super) fn run(
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let (results, finished) = mpsc::channel::<Chunk>();
+        let mut started = 0;
         for conn in readers {
             let results = results.clone();
             let (jobs, next, written, stop) = (&jobs, &next, &written, &stop);
-            scope.spawn(move || {
+            let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
                 loop {
                     let job = next.fetch_add(1, Ordering::SeqCst);
                     if job >= jobs.len() || stop.load(Ordering::SeqCst) {
@@ -173,6 +174,19 @@ pub(super) fn run(
                     }
                 }
             });
+            match spawned {
+                Ok(_) => started += 1,
+                // None started: nothing would read. Some did: they do all the jobs.
+                Err(source) if started == 0 => {
+                    return Err(Error::Spawn {
+                        what: "read the provenance history",
+                        source,
+                    });
+                }
+                Err(source) => {
+                    tracing::warn!(error = %source, "export: fewer reader threads than cores");
+                }
+            }
         }
         drop(results);
         let outcome = write_in_order(
@@ -282,7 +296,7 @@ pub(super) fn prefetch<'scope>(
     conn.execute_batch("PRAGMA temp_store = FILE; PRAGMA temp.cache_size = -2048;")
         .map_err(Error::sql(&db, "read the provenance history"))?;
     let (send, receive) = mpsc::sync_channel(PREFETCH);
-    scope.spawn(move || {
+    let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
         let failed = |e| Error::sql(&db, "read the provenance history")(e);
         let result = (|| -> Result<(), Error> {
             let mut stmt = conn.prepare(sql).map_err(failed)?;
@@ -299,5 +313,9 @@ pub(super) fn prefetch<'scope>(
             let _ = send.send(Err(e));
         }
     });
+    spawned.map_err(|source| Error::Spawn {
+        what: "read paths ahead",
+        source,
+    })?;
     Ok(receive)
 }
