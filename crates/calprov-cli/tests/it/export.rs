@@ -23,7 +23,6 @@ struct Graph {
     _dir: tempfile::TempDir,
     root: PathBuf,
     db: PathBuf,
-    k: String,
     b: String,
     g: String,
 }
@@ -96,7 +95,6 @@ fn graph() -> Graph {
         _dir: dir,
         root,
         db,
-        k,
         b,
         g,
     }
@@ -336,7 +334,6 @@ fn the_whole_registry_exports_as_valid_prov_equal_to_the_views() {
     if let Some(counts) = check_with_prov(&text, &provn, Some(&graph.db)) {
         assert_eq!(counts["activity"], 7);
     }
-    let _ = &graph.root;
 }
 
 #[test]
@@ -387,7 +384,6 @@ fn parts_of_the_graph_follow_lineage_up_and_impact_down() {
         provn_args.extend(["--format", "prov-n"]);
         check_with_prov(&json_text, &export(&graph.db, &provn_args), None);
     }
-    let _ = &graph.k;
 }
 
 #[test]
