@@ -3,7 +3,7 @@
 //! numbers little-endian, so that two different values never give the same bytes and the
 //! same value always does, whatever stored it.
 
-use casacure::record::{ArrayData, RecordValue, TableRecord};
+use casacure::record::{ArrayData, DataType, RecordValue, TableRecord};
 use casacure::tabledesc::{ColumnKind, TableDesc};
 
 use crate::fingerprint::digest_bytes;
@@ -92,6 +92,61 @@ pub(super) fn put_value(value: &RecordValue, out: &mut Vec<u8>) {
             put_array(&array.data, out);
         }
     }
+}
+
+/// The canonical bytes of a numeric or boolean array cell straight from its stored form, the
+/// same bytes [`put_value`] gives for the value casacure decodes from it: `casa_dims` in
+/// CASA's order, `nelem` elements of `data` in the file's byte order (booleans bit-packed).
+/// An undefined cell (no dimensions) is an empty array of the column's type. `None` for a
+/// type stored otherwise (strings) or that casacure cannot decode, and for data shorter than
+/// `nelem` elements.
+pub(super) fn put_stored_array(
+    data_type: DataType,
+    casa_dims: &[u32],
+    nelem: usize,
+    data: &[u8],
+    big_endian: bool,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    // (tag of `put_array`, bytes per element, bytes per swapped number)
+    let (tag, size, word) = match data_type {
+        DataType::Bool => (1, 0, 0),
+        DataType::UChar | DataType::Char => (2, 1, 1),
+        DataType::Short => (3, 2, 2),
+        DataType::UShort => (4, 2, 2),
+        DataType::Int => (5, 4, 4),
+        DataType::UInt => (6, 4, 4),
+        DataType::Int64 => (7, 8, 8),
+        DataType::Float => (8, 4, 4),
+        DataType::Complex => (10, 8, 4),
+        DataType::DComplex => (11, 16, 8),
+        DataType::Double => (9, 8, 8),
+        // Strings live in the string buckets; casacure cannot decode arrays of other types.
+        _ => return None,
+    };
+    out.push(15);
+    put_len(casa_dims.len(), out);
+    casa_dims
+        .iter()
+        .rev()
+        .for_each(|d| out.extend_from_slice(&d.to_le_bytes()));
+    out.push(tag);
+    // A complex number counts once, its two parts stored one after the other.
+    put_len(nelem, out);
+    if data_type == DataType::Bool {
+        let bits = data.get(..nelem.div_ceil(8))?;
+        out.extend((0..nelem).map(|i| bits[i / 8] >> (i % 8) & 1));
+        return Some(());
+    }
+    let bytes = data.get(..nelem.checked_mul(size)?)?;
+    if big_endian && word > 1 {
+        for number in bytes.chunks_exact(word) {
+            out.extend(number.iter().rev());
+        }
+    } else {
+        out.extend_from_slice(bytes);
+    }
+    Some(())
 }
 
 fn put_array(data: &ArrayData, out: &mut Vec<u8>) {

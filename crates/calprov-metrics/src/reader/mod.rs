@@ -28,7 +28,7 @@ mod validate;
 use canonical::description_digest;
 use columns::{CellLayout, ColumnReader};
 use guard::guarded;
-use validate::{damaged, validate_files, validate_row_count};
+use validate::{Contents, TableFiles, damaged, validate_files};
 
 /// The columns of a caltable that the metrics need, decoded into flat vectors.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -94,10 +94,10 @@ pub fn read_caltable(path: &Path) -> Result<CaltableColumns, Error> {
 pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<CaltableColumns, Error> {
     let span = tracing::debug_span!("read_caltable", path = %path.display());
     let _entered = span.enter();
-    let table = open_table(path)?;
+    let (table, files) = open_table(path)?;
     let n_rows = usize::try_from(table.nrows())
         .map_err(|_| damaged(path, "row count does not fit in memory"))?;
-    validate_row_count(path, n_rows)?;
+    files.check_row_count(path, n_rows)?;
     let parallel = parallel.unwrap_or(n_rows >= crate::PARALLEL_THRESHOLD);
     let reader = ColumnReader::new(path, &table, n_rows, parallel);
     let keys = reader.key_columns()?;
@@ -142,10 +142,12 @@ pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<Caltabl
     })
 }
 
-/// Validates the table's files, then opens it through the reader.
-fn open_table(path: &Path) -> Result<Table, Error> {
-    validate_files(path)?;
-    guarded(path, "open", || Table::open(path, true))
+/// Validates the table's files, then opens it through the reader (which maps the data
+/// files itself: a main table can be gigabytes).
+fn open_table(path: &Path) -> Result<(Table, TableFiles), Error> {
+    let files = validate_files(path, Contents::Sizes)?;
+    let table = guarded(path, "open", || Table::open(path, true))?;
+    Ok((table, files))
 }
 
 fn read_keywords(table: &Table) -> Keywords {
@@ -164,7 +166,7 @@ fn read_keywords(table: &Table) -> Keywords {
 
 /// Opens the table and reads its keywords only (no column data).
 pub fn read_keywords_only(path: &Path) -> Result<Keywords, Error> {
-    open_table(path).map(|table| read_keywords(&table))
+    open_table(path).map(|(table, _)| read_keywords(&table))
 }
 
 /// The files of a table directory, for the I/O-floor baseline of the benches.

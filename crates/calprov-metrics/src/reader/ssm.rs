@@ -9,6 +9,7 @@
 use casacure::Table;
 use casacure::columnset::{DataManagerBlob, StandardStMan};
 use casacure::ssm::StandardStManFile;
+use casacure::table::TableDat;
 use casacure::tabledesc::ColumnDesc;
 
 use super::decode::Primitive;
@@ -16,23 +17,47 @@ use super::decode::Primitive;
 /// A column stored by StandardStMan, resolved to its data file and position.
 pub(super) struct SsmColumn<'t> {
     file: &'t StandardStManFile,
+    /// The array file (`table.f<seq>i`) of the column's data manager, when it has one.
+    f0i: Option<&'t [u8]>,
     index_nr: usize,
     column_offset: usize,
     pub(super) desc: &'t ColumnDesc,
     pub(super) big_endian: bool,
 }
 
+/// The data manager storing column `col` and the column's position among that manager's
+/// columns (what casacure's `Table::column_manager` says, without an opened table).
+pub(super) fn column_manager(dat: &TableDat, col: usize) -> Option<(u32, usize)> {
+    let columns = &dat.column_set.columns;
+    let seq = columns.get(col)?.data_manager_seq;
+    let within = columns[..col]
+        .iter()
+        .filter(|c| c.data_manager_seq == seq)
+        .count();
+    Some((seq, within))
+}
+
 /// Bytes of the reference an indirect array cell stores: an offset into `table.f0i`.
 const ARRAY_REF_BYTES: usize = 8;
 
 impl<'t> SsmColumn<'t> {
-    /// Resolves column `col`, or `None` when another storage manager holds it.
+    /// Resolves column `col` of an opened table, or `None` when another storage manager
+    /// holds it.
     pub(super) fn find(table: &'t Table, col: usize) -> Option<Self> {
-        let desc = table.dat.desc.columns.get(col)?;
-        table.dat.column_set.columns.get(col)?;
-        let (seq, within) = table.column_manager(col);
-        let spec: &StandardStMan = table
-            .dat
+        Self::resolve(&table.dat, &table.ssm_files, col, |file, _| file.f0i())
+    }
+
+    /// Resolves column `col` from a parsed `table.dat` and its parsed StandardStMan files;
+    /// `array_file(file, seq)` gives the bytes of data manager `seq`'s `table.f<seq>i`.
+    pub(super) fn resolve(
+        dat: &'t TableDat,
+        files: &'t [(u32, StandardStManFile)],
+        col: usize,
+        array_file: impl FnOnce(&'t StandardStManFile, u32) -> Option<&'t [u8]>,
+    ) -> Option<Self> {
+        let desc = dat.desc.columns.get(col)?;
+        let (seq, within) = column_manager(dat, col)?;
+        let spec: &StandardStMan = dat
             .column_set
             .data_managers
             .iter()
@@ -41,13 +66,10 @@ impl<'t> SsmColumn<'t> {
                 DataManagerBlob::StandardStMan(s) => Some(s),
                 DataManagerBlob::Unsupported(_) => None,
             })?;
-        let file = table
-            .ssm_files
-            .iter()
-            .find(|(s, _)| *s == seq)
-            .map(|(_, f)| f)?;
+        let file = files.iter().find(|(s, _)| *s == seq).map(|(_, f)| f)?;
         Some(Self {
             file,
+            f0i: array_file(file, seq),
             index_nr: *spec.col_index_map.get(within)? as usize,
             column_offset: *spec.column_offset.get(within)? as usize,
             desc,
@@ -176,17 +198,16 @@ impl<'t> SsmColumn<'t> {
         })
     }
 
+    /// The column's array records. Without an array file every cell must be undefined
+    /// (what casacore writes for a column never filled): a defined one is an error then.
     fn array_records(&self, element_bits: usize) -> Result<ArrayRecords<'t>, String> {
-        let f0i = self.file.f0i().ok_or_else(|| {
-            format!(
-                "column {}: the array file table.f0i is missing",
-                self.desc.name
-            )
-        })?;
-        let version = read_u32(f0i, 0, self.big_endian)
-            .ok_or_else(|| "the array file table.f0i is too short for its header".to_owned())?;
+        let version = match self.f0i {
+            Some(f0i) => read_u32(f0i, 0, self.big_endian)
+                .ok_or_else(|| "the array file table.f0i is too short for its header".to_owned())?,
+            None => 0,
+        };
         Ok(ArrayRecords {
-            f0i,
+            f0i: self.f0i,
             version,
             big_endian: self.big_endian,
             name: &self.desc.name,
@@ -230,7 +251,7 @@ impl<'t> SsmColumn<'t> {
 
 /// The records of one array column in `table.f0i`: `[refcount][ndim][dims][data]`.
 struct ArrayRecords<'t> {
-    f0i: &'t [u8],
+    f0i: Option<&'t [u8]>,
     version: u32,
     big_endian: bool,
     name: &'t str,
@@ -249,7 +270,12 @@ impl ArrayRecords<'_> {
         if offset == 0 {
             return visit(row, &[], 0, &[]);
         }
-        let f0i = self.f0i;
+        let f0i = self.f0i.ok_or_else(|| {
+            format!(
+                "column {}: row {row} has an array but the array file table.f0i is missing",
+                self.name
+            )
+        })?;
         let bad = || {
             format!(
                 "column {}: row {row} refers to offset {offset} outside table.f0i ({} bytes)",

@@ -1,9 +1,13 @@
 //! Checks on a table's files before the reader may look at them: it is a directory with a
 //! readable, plausibly sized `table.dat`, its data files are readable, every count the
 //! reader will allocate for is plausible ([`structure`]), and the row count fits the data.
+//!
+//! The directory is listed once and each file opened once: a caltable is six tables of a
+//! few files each, and on these reads the system calls cost more than the bytes.
 
 mod structure;
 
+use std::io::Read;
 use std::path::Path;
 
 use structure::{Implausible, check_ssm_file, check_table_dat};
@@ -13,113 +17,226 @@ use crate::Error;
 /// The largest `table.dat` accepted; real caltables' are a few kilobytes.
 const MAX_TABLE_DAT_BYTES: u64 = 16 << 20;
 
-/// Checks the table directory at `path` and its files.
-pub(super) fn validate_files(path: &Path) -> Result<(), Error> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
+/// How much of a table's data files [`Contents::Whole`] reads into memory; a larger table is
+/// read through the reader's mapped files instead (a subtable is a few kilobytes, and a
+/// hostile one must not make calprov allocate its size).
+pub(super) const MAX_WHOLE_BYTES: u64 = 64 << 20;
+
+/// What [`validate_files`] keeps of the data files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Contents {
+    /// Only their names and sizes: the reader maps them itself.
+    Sizes,
+    /// Their bytes too (up to [`MAX_WHOLE_BYTES`] in all), read once for a reader that
+    /// parses them from memory.
+    Whole,
+}
+
+/// A validated table directory: its `table.dat` and its data files (`table.f*`).
+#[derive(Debug)]
+pub(super) struct TableFiles {
+    /// `table.dat`'s bytes.
+    pub dat: Vec<u8>,
+    /// Every `table.f*` file.
+    pub data: Vec<DataFile>,
+    /// `table.lock`'s bytes, read with [`Contents::Whole`] when the table has one (it holds
+    /// the current row count); unreadable counts as absent, as for casacure.
+    pub lock: Option<Vec<u8>>,
+}
+
+/// One `table.f*` file of a table.
+#[derive(Debug)]
+pub(super) struct DataFile {
+    /// File name, e.g. `table.f0i`.
+    pub name: String,
+    /// Size in bytes.
+    pub len: u64,
+    /// The bytes, when read whole.
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl TableFiles {
+    /// The file called `name`, if the table has it.
+    pub fn file(&self, name: &str) -> Option<&DataFile> {
+        self.data.iter().find(|f| f.name == name)
+    }
+
+    /// The bytes of file `name`, when it exists and was read whole.
+    pub fn bytes(&self, name: &str) -> Option<&[u8]> {
+        self.file(name).and_then(|f| f.bytes.as_deref())
+    }
+
+    /// A row count the data files cannot hold is a garbled header: reading it would
+    /// allocate for rows that do not exist.
+    pub fn check_row_count(&self, path: &Path, n_rows: usize) -> Result<(), Error> {
+        let data_bytes: u64 = self.data.iter().map(|f| f.len).sum();
+        // Every row stores at least one 4-byte scalar somewhere in the data files.
+        if (n_rows as u64).saturating_mul(4) > data_bytes {
+            return Err(damaged(
+                path,
+                format!(
+                    "table.dat claims {n_rows} rows but the data files hold only {data_bytes} bytes"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks the table directory at `path` and its files, keeping what `contents` asks for.
+pub(super) fn validate_files(path: &Path, contents: Contents) -> Result<TableFiles, Error> {
+    let not_a_table = |reason: &str| Error::NotATable {
+        path: path.to_path_buf(),
+        reason: reason.to_owned(),
+    };
+    let listing = match std::fs::read_dir(path) {
+        Ok(listing) => listing,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::Missing {
                 path: path.to_path_buf(),
             });
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            return Err(not_a_table("it is a file, not a table directory"));
+        }
         Err(source) => return Err(io_error(path, ".", source)),
     };
-    let not_a_table = |reason: &str| Error::NotATable {
-        path: path.to_path_buf(),
-        reason: reason.to_owned(),
-    };
-    if !meta.is_dir() {
-        return Err(not_a_table("it is a file, not a table directory"));
-    }
-    let dat = path.join("table.dat");
-    let dat_meta = match std::fs::metadata(&dat) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(not_a_table("it has no table.dat"));
+    let mut names = Vec::new();
+    let mut has_dat = false;
+    let mut has_lock = false;
+    for entry in listing {
+        let entry = entry.map_err(|source| io_error(path, ".", source))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "table.dat" {
+            has_dat = true;
+        } else if name == "table.lock" {
+            has_lock = true;
+        } else if name.starts_with("table.f") {
+            names.push(name);
         }
-        Err(source) => return Err(io_error(path, "table.dat", source)),
-    };
-    if !dat_meta.is_file() {
-        return Err(not_a_table("table.dat is not a file"));
     }
-    if dat_meta.len() == 0 {
+    if !has_dat {
+        return Err(not_a_table("it has no table.dat"));
+    }
+    let dat = read_table_dat(path)?;
+    let big_endian = check_table_dat(&dat)
+        .map_err(|Implausible(reason)| damaged(path, format!("table.dat: {reason}")))?;
+    // Sorted, so that the files are read and checked in the same order everywhere.
+    names.sort_unstable();
+    let mut whole_budget = match contents {
+        Contents::Whole => MAX_WHOLE_BYTES,
+        Contents::Sizes => 0,
+    };
+    let mut data = Vec::with_capacity(names.len());
+    for name in names {
+        let is_data_file = !name.ends_with('i') && name[7..].bytes().all(|b| b.is_ascii_digit());
+        let file = read_data_file(path, name, &mut whole_budget, big_endian, is_data_file)?;
+        data.push(file);
+    }
+    let lock = match (contents, has_lock) {
+        (Contents::Whole, true) => std::fs::read(path.join("table.lock")).ok(),
+        _ => None,
+    };
+    Ok(TableFiles { dat, data, lock })
+}
+
+/// Reads `table.dat`, checking that it is a plausibly sized file.
+fn read_table_dat(path: &Path) -> Result<Vec<u8>, Error> {
+    let io = |source| io_error(path, "table.dat", source);
+    let mut handle = std::fs::File::open(path.join("table.dat")).map_err(io)?;
+    let meta = handle.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(Error::NotATable {
+            path: path.to_path_buf(),
+            reason: "table.dat is not a file".to_owned(),
+        });
+    }
+    if meta.len() == 0 {
         return Err(damaged(path, "table.dat is empty"));
     }
-    if dat_meta.len() > MAX_TABLE_DAT_BYTES {
+    if meta.len() > MAX_TABLE_DAT_BYTES {
         return Err(damaged(
             path,
             format!(
                 "table.dat is {} bytes, far more than a table description",
-                dat_meta.len()
+                meta.len()
             ),
         ));
     }
-    let dat_bytes = std::fs::read(&dat).map_err(|source| io_error(path, "table.dat", source))?;
-    let big_endian = check_table_dat(&dat_bytes)
-        .map_err(|Implausible(reason)| damaged(path, format!("table.dat: {reason}")))?;
-    for entry in std::fs::read_dir(path).map_err(|source| io_error(path, ".", source))? {
-        let entry = entry.map_err(|source| io_error(path, ".", source))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with("table.f") {
-            continue;
-        }
-        // Permission problems surface here as a clear I/O error rather than inside the reader.
-        std::fs::File::open(entry.path()).map_err(|source| io_error(path, &name, source))?;
-        let is_data_file = !name.ends_with('i') && name[7..].bytes().all(|b| b.is_ascii_digit());
-        if let (true, Some(big_endian)) = (is_data_file, big_endian) {
-            check_data_file(path, &entry.path(), &name, big_endian)?;
-        }
-    }
-    Ok(())
+    let mut dat = vec![0u8; meta.len() as usize];
+    handle.read_exact(&mut dat).map_err(io)?;
+    Ok(dat)
 }
 
-/// Validates a StandardStMan data file's header and bucket index, reading only those.
-fn check_data_file(table: &Path, file: &Path, name: &str, big_endian: bool) -> Result<(), Error> {
-    use std::io::Read;
+/// Opens one data file (permission problems surface here as a clear I/O error rather than
+/// inside the reader), reads it whole while `whole_budget` allows, and checks a
+/// StandardStMan file's header and bucket index.
+fn read_data_file(
+    table: &Path,
+    name: String,
+    whole_budget: &mut u64,
+    big_endian: Option<bool>,
+    is_data_file: bool,
+) -> Result<DataFile, Error> {
     use std::os::unix::fs::FileExt;
-    let io = |source| io_error(table, name, source);
-    let mut handle = std::fs::File::open(file).map_err(io)?;
-    let len = handle.metadata().map_err(io)?.len() as usize;
-    let mut head = Vec::with_capacity(casacure::ssm::DATA_START);
-    (&mut handle)
-        .take(casacure::ssm::DATA_START as u64)
-        .read_to_end(&mut head)
-        .map_err(io)?;
+    let io = |source| io_error(table, &name, source);
+    let mut handle = std::fs::File::open(table.join(&name)).map_err(io)?;
+    let len = handle.metadata().map_err(io)?.len();
+    let bytes = if len <= *whole_budget {
+        *whole_budget -= len;
+        // Exactly the size just read (one `read`, no second one to find the end): a file
+        // that changes meanwhile is a damaged read like any other.
+        let mut bytes = vec![0u8; len as usize];
+        handle.read_exact(&mut bytes).map_err(io)?;
+        Some(bytes)
+    } else {
+        *whole_budget = 0;
+        None
+    };
+    if let (true, Some(big_endian)) = (is_data_file, big_endian) {
+        let checked = match &bytes {
+            Some(bytes) => {
+                let head = &bytes[..bytes.len().min(casacure::ssm::DATA_START)];
+                let read_at = |offset: usize, n: usize| {
+                    bytes
+                        .get(offset..offset.checked_add(n)?)
+                        .map(<[u8]>::to_vec)
+                };
+                check_ssm_bytes(head, bytes.len(), read_at, big_endian)
+            }
+            None => {
+                let mut head = Vec::with_capacity(casacure::ssm::DATA_START);
+                (&mut handle)
+                    .take(casacure::ssm::DATA_START as u64)
+                    .read_to_end(&mut head)
+                    .map_err(io)?;
+                let read_at = |offset: usize, n: usize| {
+                    let mut buf = vec![0u8; n];
+                    handle
+                        .read_exact_at(&mut buf, offset as u64)
+                        .ok()
+                        .map(|()| buf)
+                };
+                check_ssm_bytes(&head, len as usize, read_at, big_endian)
+            }
+        };
+        checked.map_err(|Implausible(reason)| damaged(table, format!("{name}: {reason}")))?;
+    }
+    Ok(DataFile { name, len, bytes })
+}
+
+/// Checks a data file's header and bucket index when it is a StandardStMan file (`head`
+/// starts with its magic); another storage manager's file has nothing of ours to check.
+fn check_ssm_bytes(
+    head: &[u8],
+    len: usize,
+    read_at: impl Fn(usize, usize) -> Option<Vec<u8>>,
+    big_endian: bool,
+) -> Result<(), Implausible> {
     if head.len() < 4 || head[..4] != [0xbe, 0xbe, 0xbe, 0xbe] {
-        // Not a StandardStMan file (another storage manager): nothing of ours to check.
         return Ok(());
     }
-    let read_at = |offset: usize, n: usize| {
-        let mut buf = vec![0u8; n];
-        handle
-            .read_exact_at(&mut buf, offset as u64)
-            .ok()
-            .map(|()| buf)
-    };
-    check_ssm_file(&head, len, read_at, big_endian)
-        .map_err(|Implausible(reason)| damaged(table, format!("{name}: {reason}")))
-}
-
-/// A row count the data files cannot hold is a garbled header: reading it would allocate
-/// for rows that do not exist.
-pub(super) fn validate_row_count(path: &Path, n_rows: usize) -> Result<(), Error> {
-    let data_bytes: u64 = std::fs::read_dir(path)
-        .map_err(|source| io_error(path, ".", source))?
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("table.f"))
-        .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .sum();
-    // Every row stores at least one 4-byte scalar somewhere in the data files.
-    if (n_rows as u64).saturating_mul(4) > data_bytes {
-        return Err(damaged(
-            path,
-            format!(
-                "table.dat claims {n_rows} rows but the data files hold only {data_bytes} bytes"
-            ),
-        ));
-    }
-    Ok(())
+    check_ssm_file(head, len, read_at, big_endian)
 }
 
 /// The table's files are inconsistent.
