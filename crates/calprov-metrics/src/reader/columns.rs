@@ -219,45 +219,144 @@ impl<'t> ColumnReader<'t> {
         let parts = self.by_chunks(|start, end| {
             guarded(self.path, name, || {
                 let mut out = Vec::with_capacity((end - start) * 2);
-                let mut seen: BTreeSet<Vec<u32>> = BTreeSet::new();
-                let mut cells: Vec<u32> = Vec::new();
-                let mut last: Vec<u32> = Vec::new();
+                let mut shapes = CellShapes::default();
                 let visit = |_, dims: &[u32], nelem, data: &[u8]| {
                     T::decode_into(data, nelem, ssm.big_endian, &mut out);
                     if want_layout {
-                        // `nelem` is bounded by the cell's bytes in the mapped file.
-                        cells.push(u32::try_from(nelem).unwrap_or(u32::MAX));
-                        if nelem > 0 && dims != last.as_slice() {
-                            last = dims.to_vec();
-                            seen.insert(last.clone());
-                        }
+                        shapes.add(dims, nelem);
                     }
                     Ok(())
                 };
                 ssm.for_each_array(T::BITS, start, end, visit)
                     .map_err(WalkError)?;
-                Ok::<_, WalkError>((out, seen, cells))
+                Ok::<_, WalkError>((out, shapes))
             })
         })?;
-        let total = parts.iter().map(|(v, _, _)| v.len()).sum();
+        let total = parts.iter().map(|(v, _)| v.len()).sum();
         let mut out = Vec::with_capacity(total);
-        let mut dims_seen = BTreeSet::new();
-        let mut row_cells = Vec::new();
-        for (values, seen, cells) in parts {
+        let mut shapes = CellShapes::default();
+        for (values, part_shapes) in parts {
             out.extend_from_slice(&values);
-            dims_seen.extend(seen);
-            row_cells.extend_from_slice(&cells);
+            shapes.extend(part_shapes);
         }
-        if let Some(CellLayout {
-            shapes,
-            row_cells: rows,
-        }) = layout
-        {
+        if let Some(layout) = layout {
             // On disk the dims are in CASA order already: [npol, nchan].
-            shapes.extend(dims_seen.iter().map(|dims| dims_text(dims.iter())));
-            *rows = row_cells;
+            shapes.into_layout(layout, |dims| dims_text(dims.iter()));
         }
         Ok(Some(out))
+    }
+
+    /// Reads the solution's array columns: the parameters (CPARAM, or FPARAM in a table
+    /// without CPARAM) with their layout, FLAG, SNR and PARAMERR. Those StandardStMan stores
+    /// as indirect arrays in the same buckets are read in one walk
+    /// ([`ssm::for_each_array_of`]); any other is read on its own ([`Self::arrays`]).
+    pub(super) fn solution_arrays(&self, layout: CellLayout<'_>) -> Result<SolutionArrays, Error> {
+        let param = if self.column("CPARAM").is_some() {
+            ("CPARAM", DataType::Complex)
+        } else {
+            ("FPARAM", DataType::Float)
+        };
+        let wanted = [
+            param,
+            ("FLAG", DataType::Bool),
+            ("SNR", DataType::Float),
+            ("PARAMERR", DataType::Float),
+        ];
+        let mut fused: Vec<(usize, SsmColumn<'_>)> = Vec::new();
+        for (i, (name, data_type)) in wanted.iter().enumerate() {
+            let Some(ssm) = self
+                .column(name)
+                .and_then(|col| SsmColumn::find(self.table, col))
+                .filter(|c| c.is_indirect_array() && c.desc.data_type == *data_type)
+            else {
+                continue;
+            };
+            if fused
+                .first()
+                .is_none_or(|(_, lead)| lead.shares_buckets(&ssm))
+            {
+                fused.push((i, ssm));
+            }
+        }
+        let walk: Vec<(&SsmColumn<'_>, usize)> = fused
+            .iter()
+            .map(|(i, c)| (c, Cells::empty(wanted[*i].1).bits()))
+            .collect();
+        let param_at = fused.iter().position(|(i, _)| *i == 0);
+        let parts = self.by_chunks(|start, end| {
+            guarded(self.path, "solution arrays", || {
+                let mut cells: Vec<Cells> = fused
+                    .iter()
+                    .map(|(i, _)| Cells::empty(wanted[*i].1).reserve((end - start) * 2))
+                    .collect();
+                let mut shapes = CellShapes::default();
+                let visit = |k: usize, _, dims: &[u32], nelem, data: &[u8]| {
+                    cells[k].decode(data, nelem, walk[k].0.big_endian);
+                    if Some(k) == param_at {
+                        shapes.add(dims, nelem);
+                    }
+                    Ok(())
+                };
+                ssm::for_each_array_of(&walk, start, end, visit).map_err(WalkError)?;
+                Ok::<_, WalkError>((cells, shapes))
+            })
+        })?;
+        // Each column whole, allocated once at its final size.
+        let mut read: Vec<Option<Cells>> = wanted.iter().map(|_| None).collect();
+        for (k, (i, _)) in fused.iter().enumerate() {
+            let total = parts.iter().map(|(cells, _)| cells[k].len()).sum();
+            read[*i] = Some(Cells::empty(wanted[*i].1).reserve(total));
+        }
+        let mut shapes = CellShapes::default();
+        for (cells, part_shapes) in parts {
+            shapes.extend(part_shapes);
+            for ((i, _), part) in fused.iter().zip(cells) {
+                if let Some(whole) = &mut read[*i] {
+                    whole.append(part);
+                }
+            }
+        }
+        let [param_cells, flag, snr, paramerr] = read.try_into().unwrap_or_default();
+        let mut layout = Some(layout);
+        let param_cells = match param_cells {
+            Some(cells) => {
+                if let Some(layout) = layout.take() {
+                    // On disk the dims are in CASA order already: [npol, nchan].
+                    shapes.into_layout(layout, |dims| dims_text(dims.iter()));
+                }
+                Some(cells)
+            }
+            None => None,
+        };
+        let (cparam, fparam) = if param.0 == "CPARAM" {
+            let cparam = match param_cells {
+                Some(cells) => cells.complex(),
+                None => self.arrays("CPARAM", layout)?,
+            };
+            (cparam, None)
+        } else {
+            let fparam = match param_cells {
+                Some(cells) => cells.float(),
+                None => self.arrays("FPARAM", layout)?,
+            };
+            (None, fparam)
+        };
+        Ok(SolutionArrays {
+            cparam,
+            fparam,
+            flag: match flag {
+                Some(cells) => cells.bool(),
+                None => self.arrays("FLAG", None)?,
+            },
+            snr: match snr {
+                Some(cells) => cells.float(),
+                None => self.arrays("SNR", None)?,
+            },
+            paramerr: match paramerr {
+                Some(cells) => cells.float(),
+                None => self.arrays("PARAMERR", None)?,
+            },
+        })
     }
 
     fn arrays_generic<T: Element>(
@@ -326,4 +425,130 @@ impl<'t> ColumnReader<'t> {
 fn dims_text<'a>(dims: impl Iterator<Item = &'a u32>) -> String {
     let text: Vec<String> = dims.map(u32::to_string).collect();
     format!("[{}]", text.join(", "))
+}
+
+/// The array columns of a solution, as [`ColumnReader::solution_arrays`] reads them; `None`
+/// for a column the table does not have.
+pub(super) struct SolutionArrays {
+    pub(super) cparam: Option<Vec<(f32, f32)>>,
+    pub(super) fparam: Option<Vec<f32>>,
+    pub(super) flag: Option<Vec<bool>>,
+    pub(super) snr: Option<Vec<f32>>,
+    pub(super) paramerr: Option<Vec<f32>>,
+}
+
+/// One array column's decoded cells while a fused walk reads several of different types.
+enum Cells {
+    Complex(Vec<(f32, f32)>),
+    Float(Vec<f32>),
+    Bool(Vec<bool>),
+}
+
+impl Cells {
+    /// No cells yet, for a column of `data_type` (Complex, Float or Bool).
+    fn empty(data_type: DataType) -> Self {
+        match data_type {
+            DataType::Complex => Cells::Complex(Vec::new()),
+            DataType::Bool => Cells::Bool(Vec::new()),
+            _ => Cells::Float(Vec::new()),
+        }
+    }
+
+    fn reserve(mut self, n: usize) -> Self {
+        match &mut self {
+            Cells::Complex(v) => v.reserve(n),
+            Cells::Float(v) => v.reserve(n),
+            Cells::Bool(v) => v.reserve(n),
+        }
+        self
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Cells::Complex(v) => v.len(),
+            Cells::Float(v) => v.len(),
+            Cells::Bool(v) => v.len(),
+        }
+    }
+
+    /// Bits per stored element.
+    fn bits(&self) -> usize {
+        match self {
+            Cells::Complex(_) => <(f32, f32)>::BITS,
+            Cells::Float(_) => <f32 as Element>::BITS,
+            Cells::Bool(_) => <bool as Element>::BITS,
+        }
+    }
+
+    fn decode(&mut self, data: &[u8], nelem: usize, big_endian: bool) {
+        match self {
+            Cells::Complex(v) => Element::decode_into(data, nelem, big_endian, v),
+            Cells::Float(v) => Element::decode_into(data, nelem, big_endian, v),
+            Cells::Bool(v) => Element::decode_into(data, nelem, big_endian, v),
+        }
+    }
+
+    /// Appends the next rows' cells (of the same column, so the same type).
+    fn append(&mut self, next: Cells) {
+        match (self, next) {
+            (Cells::Complex(v), Cells::Complex(n)) => v.extend_from_slice(&n),
+            (Cells::Float(v), Cells::Float(n)) => v.extend_from_slice(&n),
+            (Cells::Bool(v), Cells::Bool(n)) => v.extend_from_slice(&n),
+            _ => {}
+        }
+    }
+
+    fn complex(self) -> Option<Vec<(f32, f32)>> {
+        match self {
+            Cells::Complex(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn float(self) -> Option<Vec<f32>> {
+        match self {
+            Cells::Float(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn bool(self) -> Option<Vec<bool>> {
+        match self {
+            Cells::Bool(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The layout of an array column's cells as a walk meets them: each row's element count and
+/// the distinct shapes (a shape is looked up only when it differs from the previous cell's).
+#[derive(Default)]
+struct CellShapes {
+    seen: BTreeSet<Vec<u32>>,
+    row_cells: Vec<u32>,
+    last: Vec<u32>,
+}
+
+impl CellShapes {
+    fn add(&mut self, dims: &[u32], nelem: usize) {
+        // `nelem` is bounded by the cell's bytes in the mapped file.
+        self.row_cells
+            .push(u32::try_from(nelem).unwrap_or(u32::MAX));
+        if nelem > 0 && dims != self.last.as_slice() {
+            self.last = dims.to_vec();
+            self.seen.insert(self.last.clone());
+        }
+    }
+
+    /// Adds the next rows' layout.
+    fn extend(&mut self, next: CellShapes) {
+        self.seen.extend(next.seen);
+        self.row_cells.extend_from_slice(&next.row_cells);
+    }
+
+    /// Writes the layout out, each shape as `text` gives it.
+    fn into_layout(self, layout: CellLayout<'_>, text: impl Fn(&Vec<u32>) -> String) {
+        layout.shapes.extend(self.seen.iter().map(text));
+        *layout.row_cells = self.row_cells;
+    }
 }

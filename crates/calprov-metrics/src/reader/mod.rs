@@ -23,6 +23,8 @@ mod guard;
 mod ism_cells;
 mod ssm;
 mod subtables;
+#[cfg(test)]
+mod tests;
 mod validate;
 
 use canonical::description_digest;
@@ -103,24 +105,10 @@ pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<Caltabl
     let keys = reader.key_columns()?;
     let mut cell_shapes = BTreeSet::new();
     let mut row_cells = Vec::new();
-    let cparam = reader.arrays(
-        "CPARAM",
-        Some(CellLayout {
-            shapes: &mut cell_shapes,
-            row_cells: &mut row_cells,
-        }),
-    )?;
-    // A table holds CPARAM or FPARAM, never both; FPARAM is read only without CPARAM.
-    let fparam = match cparam {
-        Some(_) => None,
-        None => reader.arrays(
-            "FPARAM",
-            Some(CellLayout {
-                shapes: &mut cell_shapes,
-                row_cells: &mut row_cells,
-            }),
-        )?,
-    };
+    let arrays = reader.solution_arrays(CellLayout {
+        shapes: &mut cell_shapes,
+        row_cells: &mut row_cells,
+    })?;
     Ok(CaltableColumns {
         n_rows,
         time: keys.time.unwrap_or_default(),
@@ -129,11 +117,11 @@ pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<Caltabl
         spw: keys.spw.unwrap_or_default(),
         field: keys.field.unwrap_or_default(),
         scan: keys.scan.unwrap_or_default(),
-        flag: reader.arrays("FLAG", None)?,
-        snr: reader.arrays("SNR", None)?,
-        paramerr: reader.arrays("PARAMERR", None)?,
-        cparam,
-        fparam,
+        flag: arrays.flag,
+        snr: arrays.snr,
+        paramerr: arrays.paramerr,
+        cparam: arrays.cparam,
+        fparam: arrays.fparam,
         row_cells,
         cell_shapes,
         keywords: read_keywords(&table),

@@ -186,16 +186,19 @@ impl<'t> SsmColumn<'t> {
     ) -> Result<(), String> {
         let mut records = self.array_records(element_bits)?;
         self.for_each_cell(ARRAY_REF_BYTES, start, end, |row, cell| {
-            let raw = [
-                cell[0], cell[1], cell[2], cell[3], cell[4], cell[5], cell[6], cell[7],
-            ];
-            let offset = if self.big_endian {
-                i64::from_be_bytes(raw)
-            } else {
-                i64::from_le_bytes(raw)
-            };
-            records.visit(row, offset, &mut visit)
+            records.visit(row, self.array_offset(cell), &mut visit)
         })
+    }
+
+    /// The offset into `table.f0i` an indirect array cell (its 8-byte reference) holds.
+    fn array_offset(&self, cell: &[u8]) -> i64 {
+        let mut raw = [0u8; ARRAY_REF_BYTES];
+        raw.copy_from_slice(&cell[..ARRAY_REF_BYTES]);
+        if self.big_endian {
+            i64::from_be_bytes(raw)
+        } else {
+            i64::from_le_bytes(raw)
+        }
     }
 
     /// The column's array records. Without an array file every cell must be undefined
@@ -356,6 +359,40 @@ pub(super) fn gather(
                         *value = i32::decode(cell, big_endian);
                     }
                 }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Visits the cells of several indirect array columns that share buckets in one walk over
+/// `start..end`: `visit(k, row, dims, nelem, data)` for a cell of `columns[k]` (each given
+/// with its element bits), as [`SsmColumn::for_each_array`] visits one column's. CASA writes a
+/// row's cells together, so the columns' records lie interleaved in `table.f0i`: a walk per
+/// column reads the whole file once per column, this walk reads it once.
+pub(super) fn for_each_array_of(
+    columns: &[(&SsmColumn<'_>, usize)],
+    start: usize,
+    end: usize,
+    mut visit: impl FnMut(usize, usize, &[u32], usize, &[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    let Some((lead, _)) = columns.first() else {
+        return Ok(());
+    };
+    let mut records = columns
+        .iter()
+        .map(|(column, bits)| column.array_records(*bits))
+        .collect::<Result<Vec<_>, String>>()?;
+    lead.for_each_bucket(start, end, |row, first, last, bytes| {
+        // Column by column within a bucket: its rows' records of all the columns are a few
+        // kilobytes of `table.f0i`, still in cache when the next column reaches them.
+        for (k, ((column, _), records)) in columns.iter().zip(records.iter_mut()).enumerate() {
+            let cells = column.run_cells(bytes, ARRAY_REF_BYTES, row, first, last)?;
+            for (i, cell) in cells.chunks_exact(ARRAY_REF_BYTES).enumerate() {
+                let offset = column.array_offset(cell);
+                records.visit(row + i, offset, &mut |row, dims, nelem, data| {
+                    visit(k, row, dims, nelem, data)
+                })?;
             }
         }
         Ok(())

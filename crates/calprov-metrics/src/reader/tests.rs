@@ -1,0 +1,76 @@
+//! The reader's own paths against each other, on real CASA tables and synthetic ones.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::columns::{CellLayout, ColumnReader};
+use super::open_table;
+use crate::synthetic::{SyntheticKind, SyntheticSpec, write_synthetic_caltable};
+
+fn tables(dir: &Path) -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/caltables");
+    let mut tables: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    tables.sort();
+    // Above the read chunk, so that the parallel read combines several parts.
+    for (kind, channels) in [(SyntheticKind::Gain, 1), (SyntheticKind::Bandpass, 3)] {
+        let out = dir.join(format!("{kind:?}"));
+        let spec = SyntheticSpec {
+            kind,
+            channels,
+            ..SyntheticSpec::gain(70_001)
+        };
+        write_synthetic_caltable(&out, &spec).unwrap();
+        tables.push(out);
+    }
+    tables
+}
+
+/// The solution's array columns read in one walk are what each column's own walk reads,
+/// layout included, in parallel or not.
+#[test]
+fn one_walk_over_the_array_columns_reads_what_a_walk_per_column_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in tables(dir.path()) {
+        let (table, _) = open_table(&path).unwrap();
+        let n_rows = usize::try_from(table.nrows()).unwrap();
+        for parallel in [false, true] {
+            let reader = ColumnReader::new(&path, &table, n_rows, parallel);
+            let (mut shapes, mut row_cells) = (BTreeSet::new(), Vec::new());
+            let fused = reader
+                .solution_arrays(CellLayout {
+                    shapes: &mut shapes,
+                    row_cells: &mut row_cells,
+                })
+                .unwrap();
+            let (mut own_shapes, mut own_row_cells) = (BTreeSet::new(), Vec::new());
+            let own_layout = CellLayout {
+                shapes: &mut own_shapes,
+                row_cells: &mut own_row_cells,
+            };
+            let name = path.display();
+            if reader.column("CPARAM").is_some() {
+                let own = reader.arrays("CPARAM", Some(own_layout)).unwrap();
+                assert_eq!(fused.cparam, own, "{name}");
+                assert!(fused.fparam.is_none(), "{name}");
+            } else {
+                let own = reader.arrays("FPARAM", Some(own_layout)).unwrap();
+                assert_eq!(fused.fparam, own, "{name}");
+                assert!(fused.cparam.is_none(), "{name}");
+            }
+            assert!(!shapes.is_empty() && !row_cells.is_empty(), "{name}");
+            assert_eq!((shapes, row_cells), (own_shapes, own_row_cells), "{name}");
+            assert_eq!(fused.flag, reader.arrays("FLAG", None).unwrap(), "{name}");
+            assert_eq!(fused.snr, reader.arrays("SNR", None).unwrap(), "{name}");
+            assert_eq!(
+                fused.paramerr,
+                reader.arrays("PARAMERR", None).unwrap(),
+                "{name}"
+            );
+            assert!(fused.flag.is_some() && fused.snr.is_some(), "{name}");
+        }
+    }
+}
