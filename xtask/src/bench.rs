@@ -70,8 +70,9 @@ const BUDGETS: &[Budget] = &[
         package: "calprov-benches",
         bench: "track",
         id: "track/track_after_solve/sim_gacal",
-        // Raised from 1.5 ms with issue 12's fingerprint (five subtables read; see below).
-        limit_ms: 2.2,
+        // Issue 12's fingerprint needed 2.2 ms until the subtables were read once from
+        // memory (docs/performance.md); back to the issue's 1.5 ms.
+        limit_ms: 1.5,
         baseline: "track/io_floor/sim_gacal",
         reference_ms: 0.055,
         max_ratio: None,
