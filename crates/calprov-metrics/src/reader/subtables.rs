@@ -297,32 +297,20 @@ fn check_array_records(
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use casacure::record::{ArrayData, ArrayValue, DataType, RecordValue};
     use proptest::prelude::*;
 
     use super::super::canonical::{put_stored_array, put_value};
+    use super::super::tests::real_caltables;
     use super::super::validate::{Contents, validate_files};
     use super::{in_memory_rows, opened_rows, synced_row_count};
-
-    fn caltables() -> Vec<PathBuf> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/caltables");
-        let mut tables: Vec<PathBuf> = std::fs::read_dir(root)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_dir())
-            .collect();
-        tables.sort();
-        tables
-    }
 
     /// Every subtable of every real CASA caltable takes the in-memory path, and it gives the
     /// bytes casacure's opened table gives.
     #[test]
     fn in_memory_rows_are_the_opened_rows() {
         let mut compared = 0;
-        for table in caltables() {
+        for table in real_caltables() {
             for entry in std::fs::read_dir(&table).unwrap() {
                 let sub = entry.unwrap().path();
                 if !sub.join("table.dat").is_file() {

@@ -7,7 +7,8 @@ use super::columns::{CellLayout, ColumnReader};
 use super::open_table;
 use crate::synthetic::{SyntheticKind, SyntheticSpec, write_synthetic_caltable};
 
-fn tables(dir: &Path) -> Vec<PathBuf> {
+/// The real CASA caltables of `testdata/caltables`, in name order.
+pub(super) fn real_caltables() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/caltables");
     let mut tables: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap()
@@ -15,6 +16,12 @@ fn tables(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| p.is_dir())
         .collect();
     tables.sort();
+    tables
+}
+
+/// The real caltables and synthetic ones written into `dir`.
+fn tables(dir: &Path) -> Vec<PathBuf> {
+    let mut tables = real_caltables();
     // Above the read chunk, so that the parallel read combines several parts.
     for (kind, channels) in [(SyntheticKind::Gain, 1), (SyntheticKind::Bandpass, 3)] {
         let out = dir.join(format!("{kind:?}"));
