@@ -1,6 +1,7 @@
 //! Reading whole columns into flat vectors: straight from StandardStMan's mapped files when
-//! the column is stored there, else through the reader's generic (allocating) path; in
-//! fixed row chunks, in parallel when asked, parts combined in row order.
+//! the column is stored there (the key columns in one walk, the solution's array columns in
+//! another), else through the reader's generic (allocating) path; in fixed row chunks, in
+//! parallel when asked, parts combined in row order.
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -20,7 +20,10 @@ const MAX_TABLE_DAT_BYTES: u64 = 16 << 20;
 /// How much of a table's data files [`Contents::Whole`] reads into memory; a larger table is
 /// read through the reader's mapped files instead (a subtable is a few kilobytes, and a
 /// hostile one must not make calprov allocate its size).
-pub(super) const MAX_WHOLE_BYTES: u64 = 64 << 20;
+const MAX_WHOLE_BYTES: u64 = 64 << 20;
+
+/// The largest `table.lock` read; casacore's are a few hundred bytes.
+const MAX_LOCK_BYTES: u64 = 1 << 20;
 
 /// What [`validate_files`] keeps of the data files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,10 +137,22 @@ pub(super) fn validate_files(path: &Path, contents: Contents) -> Result<TableFil
         data.push(file);
     }
     let lock = match (contents, has_lock) {
-        (Contents::Whole, true) => std::fs::read(path.join("table.lock")).ok(),
+        (Contents::Whole, true) => read_lock(path),
         _ => None,
     };
     Ok(TableFiles { dat, data, lock })
+}
+
+/// Reads `table.lock` when it is a plausibly sized file; `None` otherwise.
+fn read_lock(path: &Path) -> Option<Vec<u8>> {
+    let handle = std::fs::File::open(path.join("table.lock")).ok()?;
+    let len = handle.metadata().ok()?.len();
+    if len > MAX_LOCK_BYTES {
+        return None;
+    }
+    let mut lock = Vec::with_capacity(len as usize);
+    handle.take(len).read_to_end(&mut lock).ok()?;
+    Some(lock)
 }
 
 /// Reads `table.dat`, checking that it is a plausibly sized file.
