@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use calprov_core::db_path::{DbLocation, resolve_db_path};
+use calprov_core::db_path::{DbLocation, ensure_parent_dir, resolve_db_path};
 use calprov_core::env::Environment;
 use calprov_core::{OpenOptions, Registry, TrackConfig};
 
@@ -68,24 +68,4 @@ impl Context {
             ..TrackConfig::default()
         }
     }
-}
-
-/// Creates the registry's directory, readable by others but writable by its owner only.
-fn ensure_parent_dir(location: &DbLocation) -> anyhow::Result<()> {
-    let Some(parent) = location.path.parent().filter(|p| !p.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    if parent.exists() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o755);
-    }
-    builder
-        .create(parent)
-        .with_context(|| format!("cannot create the registry directory {}", parent.display()))
 }

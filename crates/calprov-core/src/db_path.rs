@@ -103,6 +103,34 @@ pub fn resolve_db_path(explicit: Option<&Path>, environment: &Environment) -> Db
     }
 }
 
+/// Creates the directory a registry at `location` lives in (readable by others, writable by
+/// its owner only) when it does not exist: what the CLI and the Python package do before
+/// opening, so a first run in a fresh state directory works.
+pub fn ensure_parent_dir(location: &DbLocation) -> std::io::Result<()> {
+    let Some(parent) = location.path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if parent.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o755);
+    }
+    builder.create(parent).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "cannot create the registry directory {}: {e}",
+                parent.display()
+            ),
+        )
+    })
+}
+
 fn default_path(environment: &Environment) -> PathBuf {
     let state_home = environment
         .xdg_state_home
