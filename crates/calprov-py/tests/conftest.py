@@ -103,15 +103,32 @@ def run_cli(cli: str, *args: str, check: bool = True) -> subprocess.CompletedPro
     return subprocess.run([cli, *args], capture_output=True, text=True, check=check, env=env)
 
 
+def sql(db: Path | str, query: str, *params) -> list[tuple]:
+    """Runs one query on the registry in another process, as the Python pipeline's own code
+    would, and returns its rows.
+
+    Another process, because this one has calprov's SQLite loaded: a second SQLite library
+    in the same process (Python's `sqlite3`) does not see calprov's locks, and closing its
+    connection can checkpoint and remove the WAL under calprov's (docs/python.md)."""
+    script = (
+        "import json, sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1])\n"
+        "rows = conn.execute(sys.argv[2], json.loads(sys.argv[3])).fetchall()\n"
+        "conn.commit()\n"
+        "print(json.dumps(rows))\n"
+    )
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(db), query, json.dumps(list(params))],
+        capture_output=True, text=True, check=True,
+    )
+    return [tuple(r) for r in json.loads(done.stdout)]
+
+
 def events(db: Path | str) -> list[tuple]:
     """calprov's tracking events: (caltable_path, outcome, failure_kind)."""
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(
-            "SELECT caltable_path, outcome, failure_kind FROM calprov_tracking_events ORDER BY id"
-        ).fetchall()
-    finally:
-        conn.close()
+    return sql(db, "SELECT caltable_path, outcome, failure_kind FROM calprov_tracking_events ORDER BY id")
 
 
 GAINCAL_PARAMS = {
