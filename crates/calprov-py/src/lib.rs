@@ -1,6 +1,6 @@
 //! `calprov._calprov`: the Rust half of the `calprov` Python package.
 //!
-//! A Python pipeline calls calprov in-process through this module: a [`Registry`] that
+//! A Python pipeline calls calprov in-process through this module: a `Registry` (`registry.rs`) that
 //! tracks solves and applications and answers provenance, by-source, impact and lineage
 //! questions, and the functions around it (metrics, CASA version, command rendering). The
 //! pipeline's own helper signatures (`track_calibration_provenance`, ...) are Python, in
@@ -8,7 +8,11 @@
 //!
 //! Every call that touches the disk or the registry runs with the GIL released, so other
 //! Python threads keep running. Tracking calls never raise unless asked to (`strict=True`);
-//! queries raise the exception classes of [`errors`].
+//! queries raise the exception classes of `errors.rs`.
+//!
+//! Layout: `convert` is the one boundary between Python values and JSON; `registry` the
+//! class and its calls; `outcome` what a tracking call returns; `rows` the rows to register;
+//! `functions` what needs no registry; `errors` the exception classes.
 
 mod convert;
 mod errors;

@@ -50,7 +50,13 @@ fn venv(root: &Path) -> PathBuf {
         run(
             "installing maturin, pytest and numpy from PyPI",
             Command::new(&python).args([
-                "-m", "pip", "install", "-q", "maturin>=1.9.4,<2", "pytest", "numpy",
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "maturin>=1.9.4,<2",
+                "pytest",
+                "numpy",
             ]),
         );
     }
@@ -67,7 +73,13 @@ fn pytest_suite_against_the_built_wheel() {
         "building the wheel with maturin",
         Command::new(python.with_file_name("maturin"))
             .current_dir(&root)
-            .args(["build", "--quiet", "-m", "crates/calprov-py/Cargo.toml", "-o"])
+            .args([
+                "build",
+                "--quiet",
+                "-m",
+                "crates/calprov-py/Cargo.toml",
+                "-o",
+            ])
             .arg(&wheels)
             .arg("--interpreter")
             .arg(&python),
@@ -81,7 +93,14 @@ fn pytest_suite_against_the_built_wheel() {
     run(
         "installing the wheel",
         Command::new(&python)
-            .args(["-m", "pip", "install", "-q", "--force-reinstall", "--no-deps"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--force-reinstall",
+                "--no-deps",
+            ])
             .arg(&wheel),
     );
     let status = Command::new(&python)

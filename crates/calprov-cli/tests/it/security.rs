@@ -53,6 +53,7 @@ fn only_the_process_module_starts_processes() {
         "calprov-metrics",
         "calprov-casa",
         "calprov-core",
+        "calprov-py",
     ] {
         let mut stack = vec![crates.join(lib).join("src")];
         while let Some(dir) = stack.pop() {
