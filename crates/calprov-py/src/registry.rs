@@ -478,8 +478,10 @@ impl Registry {
         slf
     }
 
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+    /// Closes the registry at the end of a `with` block; exceptions propagate.
+    #[pyo3(signature = (*exc))]
+    fn __exit__(&self, py: Python<'_>, exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        let _exception_info_is_not_needed = exc;
         self.close(py)?;
         Ok(false)
     }
