@@ -26,7 +26,7 @@ fn convert(v: &Value, depth: usize) -> PyValue {
     match v {
         Value::None => PyValue::None,
         Value::Bool(b) => PyValue::Bool(*b),
-        Value::Int(i) => PyValue::Int(*i),
+        Value::Int(i) => PyValue::Int((*i).into()),
         Value::Float(f) => PyValue::Float(*f),
         Value::Str(s) => PyValue::Str(s.clone()),
         Value::List(items) => PyValue::List(items.iter().map(|i| convert(i, depth + 1)).collect()),

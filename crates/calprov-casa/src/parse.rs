@@ -266,7 +266,7 @@ impl Parser<'_> {
                 .map_err(|_| self.error("invalid float"))
         } else {
             clean
-                .parse::<i64>()
+                .parse::<i128>()
                 .map(PyValue::Int)
                 .map_err(|_| self.error("invalid or out-of-range int"))
         }

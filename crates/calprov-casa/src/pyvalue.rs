@@ -7,8 +7,9 @@ pub enum PyValue {
     None,
     /// `True` / `False`.
     Bool(bool),
-    /// An `int`.
-    Int(i64),
+    /// An `int`: wide enough for every integer JSON holds (`i64` and `u64`), which a
+    /// command must carry exactly (a `u64` rendered through `f64` would change its value).
+    Int(i128),
     /// A `float`, possibly non-finite.
     Float(f64),
     /// A `str`.
@@ -49,7 +50,7 @@ impl PyValue {
         match value {
             Value::Null => PyValue::None,
             Value::Bool(b) => PyValue::Bool(*b),
-            Value::Number(n) => match n.as_i64() {
+            Value::Number(n) => match n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)) {
                 Some(i) => PyValue::Int(i),
                 None => PyValue::Float(n.as_f64().unwrap_or(f64::NAN)),
             },

@@ -34,12 +34,13 @@ fn run(step: &str, command: &mut Command) {
     }
 }
 
-/// The venv with maturin, pytest and numpy (the tests convert numpy values).
+/// The venv with maturin, pytest, hypothesis (the property tests of the value boundary) and
+/// numpy (the tests convert numpy values).
 fn venv(root: &Path) -> PathBuf {
     let venv = root.join("target/py-venv");
     let python = venv.join("bin/python");
     let ready = Command::new(&python)
-        .args(["-c", "import maturin, pytest, numpy"])
+        .args(["-c", "import maturin, pytest, hypothesis, numpy"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ready {

@@ -67,7 +67,9 @@ fn value() -> impl Strategy<Value = PyValue> {
     let leaf = prop_oneof![
         Just(PyValue::None),
         any::<bool>().prop_map(PyValue::Bool),
-        any::<i64>().prop_map(PyValue::Int),
+        // Every integer JSON holds: i64 and the u64 beyond it.
+        any::<i64>().prop_map(|i| PyValue::Int(i.into())),
+        any::<u64>().prop_map(|u| PyValue::Int(u.into())),
         any::<f64>().prop_map(PyValue::Float),
         prop_oneof![
             Just(f64::NAN),
