@@ -12,7 +12,8 @@
 //!
 //! Layout: `convert` is the one boundary between Python values and JSON; `registry` the
 //! class and its calls; `outcome` what a tracking call returns; `rows` the rows to register;
-//! `functions` what needs no registry; `errors` the exception classes.
+//! `functions` what needs no registry; `errors` the exception classes; `same_process` the
+//! warning when another SQLite library in the process has the registry open.
 
 mod convert;
 mod errors;
@@ -20,6 +21,7 @@ mod functions;
 mod outcome;
 mod registry;
 mod rows;
+mod same_process;
 
 use pyo3::pymodule;
 

@@ -26,6 +26,7 @@ use crate::convert::{serialized, to_json_object};
 use crate::errors::{InvalidParamsError, RegistryError, to_py_err, tracking_error};
 use crate::outcome::Outcome;
 use crate::rows::new_caltable;
+use crate::same_process::Held;
 
 /// A calibration registry, opened (created and migrated when needed) once and used for
 /// many calls.
@@ -37,16 +38,22 @@ use crate::rows::new_caltable;
 #[pyclass(frozen, module = "calprov")]
 pub struct Registry {
     /// `None` once closed.
-    inner: Mutex<Option<calprov_core::Registry>>,
+    inner: Mutex<Option<Open>>,
     location: DbLocation,
     busy_timeout: Duration,
+}
+
+/// An open registry, and its mark as a file calprov holds (`same_process`).
+struct Open {
+    registry: calprov_core::Registry,
+    _held: Held,
 }
 
 impl Registry {
     /// The open registry, or `RegistryError` once closed. A thread that panicked while
     /// holding the lock cannot have left the connection mid-transaction (SQLite rolls an
     /// unfinished transaction back), so a poisoned lock is taken over.
-    fn lock(&self) -> MutexGuard<'_, Option<calprov_core::Registry>> {
+    fn lock(&self) -> MutexGuard<'_, Option<Open>> {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -61,7 +68,7 @@ impl Registry {
         py.detach(|| {
             let mut guard = self.lock();
             match guard.as_mut() {
-                Some(registry) => Ok(call(registry)),
+                Some(open) => Ok(call(&mut open.registry)),
                 None => Err(RegistryError::new_err(format!(
                     "registry {} is closed",
                     self.location.path.display()
@@ -183,7 +190,11 @@ impl Registry {
             busy_timeout,
             ..OpenOptions::default()
         };
-        let opened = py.detach(|| {
+        let (held, foreign) = Held::before_open(&location.path);
+        if let Some(warning) = foreign {
+            log_warning(py, &warning);
+        }
+        let registry = py.detach(|| {
             ensure_parent_dir(&location).map_err(|e| RegistryError::new_err(e.to_string()))?;
             calprov_core::Registry::open_with(&location.path, &options).map_err(|e| {
                 RegistryError::new_err(format!(
@@ -193,8 +204,12 @@ impl Registry {
                 ))
             })
         })?;
+        let open = Open {
+            registry,
+            _held: held.after_open(),
+        };
         Ok(Self {
-            inner: Mutex::new(Some(opened)),
+            inner: Mutex::new(Some(open)),
             location,
             busy_timeout,
         })

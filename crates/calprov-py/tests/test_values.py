@@ -151,3 +151,27 @@ def test_registry_errors_name_the_input(tmp_path):
         calprov.Registry(tmp_path / "r.sqlite3", busy_timeout=-1)
     assert issubclass(calprov.RegistryError, calprov.CalprovError)
     assert issubclass(calprov.CalprovError, Exception)
+
+
+def test_another_sqlite_in_this_process_is_named(tmp_path, caplog):
+    """Python's sqlite3 holding the registry open when calprov opens it: calprov warns (the
+    two libraries do not see each other's locks; docs/python.md)."""
+    import logging
+    import sqlite3
+
+    db = tmp_path / "reg.sqlite3"
+    calprov.Registry(db).close()
+    theirs = sqlite3.connect(db)
+    theirs.execute("SELECT count(*) FROM caltables").fetchall()
+    try:
+        with caplog.at_level(logging.WARNING, logger="calprov"):
+            ours = calprov.Registry(db)
+        assert "another SQLite library in this process" in caplog.text
+        assert str(db) in caplog.text
+        ours.close()
+    finally:
+        theirs.close()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="calprov"):
+        calprov.Registry(db).close()
+    assert "another SQLite" not in caplog.text
