@@ -49,7 +49,7 @@ fn venv(root: &Path) -> PathBuf {
             Command::new("python3").arg("-m").arg("venv").arg(&venv),
         );
         run(
-            "installing maturin, pytest and numpy from PyPI",
+            "installing maturin, pytest, hypothesis and numpy from PyPI",
             Command::new(&python).args([
                 "-m",
                 "pip",
@@ -57,6 +57,7 @@ fn venv(root: &Path) -> PathBuf {
                 "-q",
                 "maturin>=1.9.4,<2",
                 "pytest",
+                "hypothesis",
                 "numpy",
             ]),
         );
