@@ -1,6 +1,6 @@
 //! One SQLite per process. The extension carries its own SQLite; Python's `sqlite3` module
 //! loads another. Two SQLite libraries in one process do not see each other's POSIX locks,
-//! and one closing its file drops the other's (https://sqlite.org/howtocorrupt.html, 2.2.1).
+//! and one closing its file drops the other's (<https://sqlite.org/howtocorrupt.html>, 2.2.1).
 //! calprov cannot prevent a pipeline from opening the registry with `sqlite3` too, but it can
 //! see it: when a registry is opened, any handle on the registry's files that this process
 //! holds and calprov did not open is another library's, and calprov says so.
