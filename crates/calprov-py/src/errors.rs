@@ -5,7 +5,7 @@
 //! `TrackingError` only when called with `strict=True`; parameters that cannot be turned
 //! into JSON raise `InvalidParamsError` (also a `ValueError`'s sibling in spirit: bad input).
 
-use calprov_core::{Error, TrackError};
+use calprov_core::{Error, TrackError, TrackOutcome};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::{PyErr, create_exception};
@@ -51,14 +51,20 @@ pub fn to_py_err(err: &Error) -> PyErr {
     }
 }
 
-/// The strict form's exception: a `TrackingError` carrying the outcome's status and kind.
+/// The strict form's exception: a `TrackingError` carrying the outcome's status and kind (the
+/// failure kind of a `failed` call; the status itself for `partial` and `not_registered`).
 pub fn tracking_error(py: Python<'_>, status: &str, err: &TrackError) -> PyErr {
     let exception = TrackingError::new_err(err.to_string());
     let value = exception.value(py);
     // Attributes on the instance: `except TrackingError as e: e.kind`. Setting them cannot
     // fail on a fresh exception object; if it did, the exception is still raised.
     let _ = value.setattr("status", status);
-    let _ = value.setattr("kind", err.kind.name());
+    let kind = if status == TrackOutcome::FAILED {
+        err.kind.name()
+    } else {
+        status
+    };
+    let _ = value.setattr("kind", kind);
     let _ = value.setattr("caltable", err.caltable.as_str());
     exception
 }

@@ -28,8 +28,19 @@ const KEYS: [&str; 15] = [
     "quality_metrics",
 ];
 
-/// One row to register; `index` names it in errors.
+/// One row to register; `index` names it in errors. A dataclass (`CalTableRow`) is taken as
+/// its fields.
 pub fn new_caltable(row: &Bound<'_, PyAny>, index: usize) -> PyResult<NewCaltable> {
+    let fields;
+    let row = if row.hasattr("__dataclass_fields__")? {
+        fields = row
+            .py()
+            .import("dataclasses")?
+            .call_method1("asdict", (row,))?;
+        &fields
+    } else {
+        row
+    };
     let dict = row.cast::<PyDict>().map_err(|_| {
         PyTypeError::new_err(format!(
             "rows[{index}]: a row must be a dict or a CalTableRow, found {}",

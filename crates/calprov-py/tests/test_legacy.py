@@ -168,6 +168,9 @@ def test_register_keeps_provenance_where_insert_or_replace_erased_it(pipeline_db
     assert (after.source_ms_path, after.solver_command, after.quality_metrics) == (
         before.source_ms_path, before.solver_command, before.quality_metrics,
     )
+    # Registry.register_set takes the row classes too.
+    summary = calprov.Registry(pipeline_db).register_set("s", [row], upsert=False)
+    assert summary == {"inserted": 0, "updated": 0, "ignored": 1}
     # upsert=False leaves the existing row alone.
     calprov.register_caltable_set(pipeline_db, "s", [calprov.CalTableRow("s", g, "GA", 40, None, "OV09", None, None)], upsert=False)
     assert calprov.get_caltable_provenance(pipeline_db, g).refant == "OV04"

@@ -22,6 +22,7 @@ class TrackingError(CalprovError):
     """A strict tracking call did not track."""
 
     status: Literal["partial", "not_registered", "failed"]
+    #: the failure kind of a failed call (``registry_locked``, ...), else the status
     kind: str
     caltable: str
 
