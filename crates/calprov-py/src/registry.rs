@@ -77,6 +77,17 @@ impl Registry {
         })
     }
 
+    /// Runs a query on the open registry with the GIL released; its answer as Python values
+    /// (`None` for a `None` answer), its error as the matching exception.
+    fn query<'py, T: serde::Serialize + Send>(
+        &self,
+        py: Python<'py>,
+        call: impl FnOnce(&mut calprov_core::Registry) -> Result<T, calprov_core::Error> + Send,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let answer = self.with(py, call)?.map_err(|e| to_py_err(&e))?;
+        serialized(py, &answer)
+    }
+
     /// How tracking behaves for a call now: the environment as it is at this call (a
     /// long-running pipeline may change its working directory or CASA between solves).
     fn track_config(&self) -> TrackConfig {
@@ -329,13 +340,7 @@ impl Registry {
     /// not registered.
     fn provenance<'py>(&self, py: Python<'py>, caltable: PathBuf) -> PyResult<Bound<'py, PyAny>> {
         let caltable = path_text(&caltable);
-        let record = self
-            .with(py, |registry| registry.get_caltable_provenance(&caltable))?
-            .map_err(|e| to_py_err(&e))?;
-        match record {
-            Some(record) => serialized(py, &record),
-            None => Ok(py.None().into_bound(py)),
-        }
+        self.query(py, |registry| registry.get_caltable_provenance(&caltable))
     }
 
     /// Every caltable solved from `ms`, as rows (dicts), by `order_index` ascending then
@@ -375,34 +380,22 @@ impl Registry {
             spws: id_set("spw", spw)?,
         };
         let window = Window { since, until };
-        let impact = self
-            .with(py, |registry| {
-                registry.impact(&caltables, &bad, window, explain)
-            })?
-            .map_err(|e| to_py_err(&e))?;
-        serialized(py, &impact)
+        self.query(py, |registry| {
+            registry.impact(&caltables, &bad, window, explain)
+        })
     }
 
     /// The caltable's lineage: its current solve and, recursively, the solves of everything
     /// it was made from (a dict tree), or `None` when no solve of it is recorded.
     fn lineage<'py>(&self, py: Python<'py>, caltable: PathBuf) -> PyResult<Bound<'py, PyAny>> {
         let caltable = path_text(&caltable);
-        let node = self
-            .with(py, |registry| registry.lineage(&caltable))?
-            .map_err(|e| to_py_err(&e))?;
-        match node {
-            Some(node) => serialized(py, &node),
-            None => Ok(py.None().into_bound(py)),
-        }
+        self.query(py, |registry| registry.lineage(&caltable))
     }
 
     /// Every recorded solve of the caltable, oldest first (dicts).
     fn history<'py>(&self, py: Python<'py>, caltable: PathBuf) -> PyResult<Bound<'py, PyAny>> {
         let caltable = path_text(&caltable);
-        let entries = self
-            .with(py, |registry| registry.history(&caltable))?
-            .map_err(|e| to_py_err(&e))?;
-        serialized(py, &entries)
+        self.query(py, |registry| registry.history(&caltable))
     }
 
     /// The distinct source MSes of the caltables (the pipeline's `impact_analysis`).
@@ -434,10 +427,7 @@ impl Registry {
         } else {
             RegisterMode::Ignore
         };
-        let summary = self
-            .with(py, |registry| registry.register_set(set_name, &rows, mode))?
-            .map_err(|e| to_py_err(&e))?;
-        serialized(py, &summary)
+        self.query(py, |registry| registry.register_set(set_name, &rows, mode))
     }
 
     /// Writes the five provenance columns of a registered caltable as given (nothing read
