@@ -14,8 +14,8 @@ use calprov_core::env::Environment;
 use calprov_core::lineage::graph::{BadPart, Window};
 use calprov_core::lineage::selection::parse_user_ids;
 use calprov_core::{
-    ApplicationRecord, OpenOptions, RegisterMode, SolveRecord, TrackConfig, TrackOutcome,
-    record_application, strict_error, track_after_solve, track_rejected_input,
+    ApplicationRecord, FailureKind, OpenOptions, RegisterMode, SolveRecord, TrackConfig,
+    TrackOutcome, record_application, strict_error, track_after_solve, track_rejected_input,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -50,7 +50,7 @@ struct Open {
 }
 
 impl Registry {
-    /// The open registry, or `RegistryError` once closed. A thread that panicked while
+    /// The lock on the open registry (`None` once closed). A thread that panicked while
     /// holding the lock cannot have left the connection mid-transaction (SQLite rolls an
     /// unfinished transaction back), so a poisoned lock is taken over.
     fn lock(&self) -> MutexGuard<'_, Option<Open>> {
@@ -98,8 +98,34 @@ impl Registry {
         }
     }
 
-    /// Records a call whose parameters could not be converted, then returns its outcome
-    /// (or, strict, raises `InvalidParamsError`).
+    /// Runs one tracking call under the Python contract: the outcome, whatever happens
+    /// (a closed registry is a `failed` one), logged when it is not `tracked`; with
+    /// `strict`, anything but `tracked` raised instead.
+    fn track(
+        &self,
+        py: Python<'_>,
+        target: &str,
+        strict: bool,
+        started: Instant,
+        call: impl FnOnce(&mut calprov_core::Registry) -> TrackOutcome + Send,
+    ) -> PyResult<Outcome> {
+        let outcome = match self.with(py, call) {
+            Ok(outcome) => outcome,
+            Err(closed) if strict => return Err(closed),
+            Err(closed) => TrackOutcome::Failed {
+                kind: FailureKind::RegistryUnavailable,
+                message: closed.to_string(),
+            },
+        };
+        if strict && !matches!(outcome, TrackOutcome::Tracked(_)) {
+            let status = outcome.name();
+            return Err(tracking_error(py, status, &strict_error(target, outcome)));
+        }
+        Ok(finish(py, target, &outcome, started))
+    }
+
+    /// A call whose parameters could not be converted: recorded as a counted
+    /// `invalid_params` failure, then its outcome (or, strict, `InvalidParamsError`).
     fn rejected(
         &self,
         py: Python<'_>,
@@ -108,13 +134,13 @@ impl Registry {
         strict: bool,
         started: Instant,
     ) -> PyResult<Outcome> {
-        let outcome = self.with(py, |registry| {
+        let outcome = self.track(py, target, false, started, |registry| {
             track_rejected_input(registry, target, &message)
         })?;
         if strict {
             return Err(InvalidParamsError::new_err(message));
         }
-        Ok(finish(py, target, &outcome, started))
+        Ok(outcome)
     }
 }
 
@@ -240,8 +266,10 @@ impl Registry {
 
     /// Tracks one solve after CASA wrote `caltable`: the CASA version, the command rendered
     /// from `params`, the metrics and fingerprint read from the table, in one transaction
-    /// with its event. Never raises unless `strict=True` (then anything but `tracked`
-    /// raises `TrackingError`, and unrecordable params `InvalidParamsError`).
+    /// with its event. Whatever goes wrong is in the returned `Outcome`, never raised, unless
+    /// `strict=True` (then anything but `tracked` raises `TrackingError`, and unrecordable
+    /// params `InvalidParamsError`). Arguments of the wrong type raise `TypeError`, as for any
+    /// Python call; the pipeline's hook `_track_calibration_provenance` catches even those.
     #[pyo3(signature = (ms, caltable, task, params, *, strict=false, solver_version=None, solver_command=None))]
     #[allow(clippy::too_many_arguments)]
     fn track_after_solve(
@@ -270,23 +298,9 @@ impl Registry {
             solver_command,
         };
         let config = self.track_config();
-        let outcome = match self.with(py, |registry| track_after_solve(registry, &solve, &config)) {
-            Ok(outcome) => outcome,
-            Err(closed) if strict => return Err(closed),
-            Err(closed) => TrackOutcome::Failed {
-                kind: calprov_core::FailureKind::RegistryUnavailable,
-                message: closed.to_string(),
-            },
-        };
-        if strict && !matches!(outcome, TrackOutcome::Tracked(_)) {
-            let status = outcome.name();
-            return Err(tracking_error(
-                py,
-                status,
-                &strict_error(&caltable, outcome),
-            ));
-        }
-        Ok(finish(py, &caltable, &outcome, started))
+        self.track(py, &caltable, strict, started, |registry| {
+            track_after_solve(registry, &solve, &config)
+        })
     }
 
     /// Records that applycal applied its `gaintable` list (in `params`) to an MS (`ms`,
@@ -301,39 +315,21 @@ impl Registry {
         strict: bool,
     ) -> PyResult<Outcome> {
         let started = Instant::now();
-        let ms = ms.as_deref().map(path_text);
-        let params = match to_json_object(params) {
-            Ok(map) => Value::Object(map),
+        let mut app = ApplicationRecord {
+            ms: ms.as_deref().map(path_text),
+            params: Value::Null,
+        };
+        match to_json_object(params) {
+            Ok(map) => app.params = Value::Object(map),
             Err(e) => {
-                let target = ms.clone().unwrap_or_else(|| "(no vis)".to_owned());
-                return self.rejected(py, &target, e.describe("params"), strict, started);
+                return self.rejected(py, &app.target(), e.describe("params"), strict, started);
             }
-        };
-        let app = ApplicationRecord { ms, params };
-        let target = app
-            .ms
-            .clone()
-            .or_else(|| {
-                app.params
-                    .get("vis")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| "(no vis)".to_owned());
-        let config = self.track_config();
-        let outcome = match self.with(py, |registry| record_application(registry, &app, &config)) {
-            Ok(outcome) => outcome,
-            Err(closed) if strict => return Err(closed),
-            Err(closed) => TrackOutcome::Failed {
-                kind: calprov_core::FailureKind::RegistryUnavailable,
-                message: closed.to_string(),
-            },
-        };
-        if strict && !matches!(outcome, TrackOutcome::Tracked(_)) {
-            let status = outcome.name();
-            return Err(tracking_error(py, status, &strict_error(&target, outcome)));
         }
-        Ok(finish(py, &target, &outcome, started))
+        let target = app.target();
+        let config = self.track_config();
+        self.track(py, &target, strict, started, |registry| {
+            record_application(registry, &app, &config)
+        })
     }
 
     /// The caltable's row (its 17 columns, the JSON ones as dicts), or `None` when it is

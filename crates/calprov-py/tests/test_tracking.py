@@ -142,6 +142,9 @@ def test_closed_registry(tmp_path, caltables):
         pass
     outcome = registry.track_after_solve("/data/obs1.ms", caltables["sim_gacal"], "gaincal", GAINCAL_PARAMS)
     assert outcome.status == "failed" and "closed" in outcome.message
+    # Not even unrecordable params on a closed registry raise.
+    assert registry.track_after_solve("/d.ms", caltables["sim_gacal"], "gaincal", {"x": {1}}).status == "failed"
+    assert registry.record_application({"vis": "/t.ms", "gaintable": []}).status == "failed"
     with pytest.raises(calprov.RegistryError, match="closed"):
         registry.provenance(caltables["sim_gacal"])
     with pytest.raises(calprov.RegistryError, match="closed"):

@@ -28,18 +28,21 @@ pub struct ApplicationRecord {
     pub params: Value,
 }
 
-/// The MS an application writes, for logs and events.
-pub(crate) fn target_of(app: &ApplicationRecord) -> String {
-    app.ms
-        .clone()
-        .filter(|m| !m.is_empty())
-        .or_else(|| {
-            app.params
-                .get("vis")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "(no vis)".to_owned())
+impl ApplicationRecord {
+    /// The MS the application writes (`ms`, else `params["vis"]`), as logs, events and
+    /// outcomes name it.
+    pub fn target(&self) -> String {
+        self.ms
+            .clone()
+            .filter(|m| !m.is_empty())
+            .or_else(|| {
+                self.params
+                    .get("vis")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "(no vis)".to_owned())
+    }
 }
 
 /// Composes and stores one application. Tables that cannot be pinned to a solve (not

@@ -121,7 +121,7 @@ pub fn record_application(
     app: &ApplicationRecord,
     config: &TrackConfig,
 ) -> TrackOutcome {
-    let target = application::target_of(app);
+    let target = app.target();
     guarded(registry, &target, |registry, started| {
         application::compose_application(registry, app, config, started)
     })
