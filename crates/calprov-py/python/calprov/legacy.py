@@ -190,9 +190,14 @@ def _track_calibration_provenance(
     """
     try:
         _registry(registry_db).track_after_solve(ms_path, caltable_path, task_name, params)
-    except Exception as err:  # noqa: BLE001 - the hook's contract: never fail the solve
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as err:  # noqa: BLE001 - the hook's contract: never fail the solve
+        # BaseException: a bug in calprov surfaces as pyo3's PanicException, which is not an
+        # Exception; it must not stop the pipeline either.
         _log.warning(
-            "failed to track provenance of %s: %s; calibration succeeded",
+            "failed to track provenance of %s: %s: %s; calibration succeeded",
             caltable_path,
+            type(err).__name__,
             err,
         )
