@@ -44,6 +44,16 @@ pub struct CaltableRecord {
     pub quality_metrics: Option<Value>,
 }
 
+/// The columns a caller sets when registering a row (every column but `id` and
+/// `created_at`, which the registry assigns), in the table's order: the field names a row to
+/// register may carry (the Python package's row dicts).
+pub fn registrable_columns() -> impl Iterator<Item = &'static str> {
+    calprov_schema::ALL_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !matches!(*c, "id" | "created_at"))
+}
+
 /// The allowed values of `status`.
 pub const STATUSES: [&str; 3] = ["active", "retired", "failed"];
 

@@ -80,7 +80,7 @@ pub use calprov_metrics::fingerprint::Verdict;
 pub use calprov_schema::{MigrationReport, OpenOptions, RegistryShape};
 pub use caltable_row::{
     CaltableRecord, NewCaltable, Provenance, ProvenanceUpdate, RegisterMode, RegisterSummary,
-    STATUSES, SetSummary,
+    STATUSES, SetSummary, registrable_columns,
 };
 pub use clock::{civil_from_days, unix_now};
 pub use error::Error;

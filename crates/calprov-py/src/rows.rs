@@ -1,32 +1,13 @@
 //! Rows to register, from Python: a mapping per row (the `CalTableRow` dataclass arrives as
 //! its dict) with the registry's column names as keys.
 
-use calprov_core::{NewCaltable, Provenance};
+use calprov_core::{NewCaltable, Provenance, registrable_columns};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
 
 use crate::convert::to_json;
-
-/// The keys a row may carry: the registry's columns that a caller sets.
-const KEYS: [&str; 15] = [
-    "set_name",
-    "path",
-    "table_type",
-    "order_index",
-    "cal_field",
-    "refant",
-    "valid_start_mjd",
-    "valid_end_mjd",
-    "status",
-    "notes",
-    "source_ms_path",
-    "solver_command",
-    "solver_version",
-    "solver_params",
-    "quality_metrics",
-];
 
 /// One row to register; `index` names it in errors. A dataclass (`CalTableRow`) is taken as
 /// its fields.
@@ -52,10 +33,10 @@ pub fn new_caltable(row: &Bound<'_, PyAny>, index: usize) -> PyResult<NewCaltabl
     })?;
     for key in dict.keys() {
         let key: String = key.extract()?;
-        if !KEYS.contains(&key.as_str()) {
+        if !registrable_columns().any(|c| c == key) {
             return Err(PyValueError::new_err(format!(
                 "rows[{index}]: unknown field {key:?} (the fields are {})",
-                KEYS.join(", ")
+                registrable_columns().collect::<Vec<_>>().join(", ")
             )));
         }
     }
