@@ -155,8 +155,21 @@ pub enum ExportFormatArg {
 pub struct MetricsArgs {
     /// The caltable directory.
     pub caltable: PathBuf,
+    /// One line per antenna or per spectral window instead of the whole table.
+    #[arg(long, value_enum)]
+    pub by: Option<Grouping>,
     #[command(flatten)]
     pub json: JsonFlag,
+}
+
+/// What `metrics --by` breaks a table down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grouping {
+    /// `ANTENNA1`.
+    Antenna,
+    /// `SPECTRAL_WINDOW_ID`.
+    Spw,
 }
 
 /// `casa-version`.

@@ -7,7 +7,7 @@ use crate::Error;
 use crate::clock::unix_now;
 
 pub use calprov_metrics::synthetic::{SyntheticKind, SyntheticSpec};
-pub use calprov_metrics::{QaThresholds, QualityMetrics};
+pub use calprov_metrics::{FlagGrid, GroupQuality, QaThresholds, QualityMetrics};
 
 /// Reads the caltable at `path` and computes its metrics and QA verdict, assessed now.
 pub fn read_quality_metrics(

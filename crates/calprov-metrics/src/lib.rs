@@ -4,14 +4,17 @@
 //! library; [`reduce`] holds the pure, deterministic, optionally parallel reductions;
 //! [`qa`] turns metrics into a verdict.
 
+pub mod breakdown;
 mod error;
 pub mod fingerprint;
+pub mod phase;
 pub mod qa;
 mod quality_metrics;
 pub mod reader;
 pub mod reduce;
 pub mod synthetic;
 
+pub use breakdown::{FlagGrid, GroupQuality};
 pub use error::Error;
 pub use qa::QaThresholds;
 pub use quality_metrics::{

@@ -88,6 +88,7 @@ pub fn assess(m: &QualityMetrics, t: &QaThresholds) -> Verdict {
             .warnings
             .push("no FLAG values: flagging not assessed".to_owned()),
     }
+    name_bad_groups(m, t, &mut v);
     if m.n_antennas < t.min_antennas {
         v.issues.push(format!(
             "only {} antennas solved (fewer than {})",
@@ -95,4 +96,40 @@ pub fn assess(m: &QualityMetrics, t: &QaThresholds) -> Verdict {
         ));
     }
     v
+}
+
+/// Names the antennas and spws over the thresholds (`antenna 7: 92.0% flagged`): among the
+/// issues when the table fails the same threshold as a whole (they say why), among the
+/// warnings otherwise (one dead antenna does not fail a table, but an operator should know).
+fn name_bad_groups(m: &QualityMetrics, t: &QaThresholds, v: &mut Verdict) {
+    let table_flagged = m.flagged_fraction.is_some_and(|f| f > t.flagged_issue);
+    let table_snr = !is_delay_table(m) && m.snr_mean.is_some_and(|s| s < t.snr_issue);
+    for (kind, groups) in [("antenna", &m.by_antenna), ("spw", &m.by_spw)] {
+        for g in groups {
+            if let Some(f) = g.flagged_fraction.filter(|f| *f > t.flagged_issue) {
+                let text = format!("{kind} {}: {:.1}% flagged", g.id, f * 100.0);
+                if table_flagged {
+                    &mut v.issues
+                } else {
+                    &mut v.warnings
+                }
+                .push(text);
+            }
+            if is_delay_table(m) {
+                continue;
+            }
+            if let Some(snr) = g.snr_median_unflagged.filter(|s| *s < t.snr_issue) {
+                let text = format!(
+                    "{kind} {}: median SNR {snr:.2} of unflagged solutions is below {}",
+                    g.id, t.snr_issue
+                );
+                if table_snr {
+                    &mut v.issues
+                } else {
+                    &mut v.warnings
+                }
+                .push(text);
+            }
+        }
+    }
 }

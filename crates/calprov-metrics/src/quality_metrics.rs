@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::breakdown::{FlagGrid, GroupQuality, breakdowns};
 use crate::fingerprint::{Fingerprint, Group, fingerprint};
 use crate::qa::{QaThresholds, assess};
 use crate::reader::{CaltableColumns, read_caltable};
@@ -111,6 +112,15 @@ pub struct QualityMetrics {
     /// Largest |FPARAM| over unflagged cells.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fparam_absmax_unflagged: Option<f64>,
+    /// Quality per antenna (`ANTENNA1`), by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_antenna: Vec<GroupQuality>,
+    /// Quality per spectral window, by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_spw: Vec<GroupQuality>,
+    /// Flagged FLAG cells of every (antenna, spw) pair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag_grid: Option<FlagGrid>,
     /// The table's fingerprint (key `fingerprint`), when it was read from a table.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Fingerprint>,
@@ -131,7 +141,7 @@ pub struct Extracted {
 struct Partials {
     snr: Option<reduce::SnrStats>,
     n_times: usize,
-    complex: Option<reduce::ComplexStats>,
+    breakdowns: Option<crate::breakdown::Breakdowns>,
     real: Option<(usize, f64, f64)>,
     n_true: Option<usize>,
 }
@@ -201,10 +211,8 @@ pub fn compute_metrics_with(
             ..Partials::default()
         },
         &|| Partials {
-            complex: columns
-                .cparam
-                .as_deref()
-                .map(|c| reduce::complex_stats(c, flag, parallel)),
+            // The complex totals come from the same row pass as the breakdowns.
+            breakdowns: breakdowns(columns, parallel),
             real: columns
                 .fparam
                 .as_deref()
@@ -226,6 +234,25 @@ pub fn compute_metrics_with(
         assessed_at,
         ..QualityMetrics::default()
     };
+    // The complex totals and the unflagged SNR median come from the breakdowns' pass;
+    // without it (no rows, or ids a grid cannot hold) they are reduced over the cells alone.
+    let (breakdowns, complex, snr_median_unflagged) = match second.breakdowns {
+        Some(b) => {
+            let (complex, median) = (b.complex, b.snr_median_unflagged);
+            (b, complex, median)
+        }
+        None => (
+            Default::default(),
+            columns
+                .cparam
+                .as_deref()
+                .map(|c| reduce::complex_stats(c, flag, parallel)),
+            columns
+                .snr
+                .as_deref()
+                .and_then(|snr| reduce::median_unflagged(snr, flag)),
+        ),
+    };
     if let (Some(flag), Some(n_true)) = (flag, second.n_true) {
         m.n_flag_cells = Some(flag.len() as u64);
         m.n_flag_true = Some(n_true as u64);
@@ -244,12 +271,15 @@ pub fn compute_metrics_with(
         }
         if let Some(u) = s.unflagged.filter(|u| u.count > 0) {
             m.snr_mean_unflagged = u.mean();
-            m.snr_median_unflagged = s.median_unflagged;
+            m.snr_median_unflagged = snr_median_unflagged;
             m.snr_min_unflagged = Some(u.min);
             m.snr_max_unflagged = Some(u.max);
         }
     }
-    if let Some(c) = second.complex {
+    m.by_antenna = breakdowns.by_antenna;
+    m.by_spw = breakdowns.by_spw;
+    m.flag_grid = breakdowns.flag_grid;
+    if let Some(c) = complex {
         m.cparam_n_unflagged = Some(c.n_unflagged as u64);
         if c.n_unflagged > 0 {
             m.cparam_amp_mean_unflagged = Some(c.amp_sum / c.n_unflagged as f64);

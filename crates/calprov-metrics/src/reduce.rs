@@ -80,8 +80,6 @@ pub struct SnrStats {
     pub unflagged: Option<Summary>,
     /// Exact median of all non-NaN cells.
     pub median: Option<f64>,
-    /// Exact median of the unflagged non-NaN cells.
-    pub median_unflagged: Option<f64>,
     /// NaN cells.
     pub n_nan: usize,
     /// Infinite cells.
@@ -150,24 +148,29 @@ pub fn snr_stats(snr: &[f32], flag: Option<&[bool]>, parallel: bool) -> SnrStats
             .filter(|v| !v.is_nan())
             .collect(),
     );
-    let median_unflagged = flag.and_then(|f| {
-        exact_median(
-            snr.iter()
-                .zip(f)
-                .filter(|(v, flagged)| !**flagged && !v.is_nan())
-                .map(|(v, _)| f64::from(*v))
-                .collect(),
-        )
-    });
     SnrStats {
         all: total.all,
         unflagged: flag.map(|_| total.unflagged),
         median,
-        median_unflagged,
         n_nan: total.nan,
         n_inf: total.inf,
         n_zero: total.zero,
     }
+}
+
+/// The exact median of the non-NaN SNR cells whose FLAG is false (`None` when FLAG does not
+/// align with SNR). [`crate::breakdown`] gives it from its own pass; this is for the tables
+/// it cannot break down.
+pub fn median_unflagged(snr: &[f32], flag: Option<&[bool]>) -> Option<f64> {
+    let flag = flag.filter(|f| f.len() == snr.len())?;
+    median_f32_in_place(
+        &mut snr
+            .iter()
+            .zip(flag)
+            .filter(|(v, flagged)| !**flagged && !v.is_nan())
+            .map(|(v, _)| *v)
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The exact median (numpy's: the mean of the two middle values for an even count).
@@ -192,6 +195,11 @@ pub fn exact_median(mut values: Vec<f64>) -> Option<f64> {
 
 /// [`exact_median`] of float32 values, computed in f64.
 pub fn exact_median_f32(mut values: Vec<f32>) -> Option<f64> {
+    median_f32_in_place(&mut values)
+}
+
+/// [`exact_median_f32`] of a slice it may reorder.
+pub fn median_f32_in_place(values: &mut [f32]) -> Option<f64> {
     let n = values.len();
     if n == 0 {
         return None;
@@ -301,10 +309,7 @@ pub fn complex_stats(values: &[(f32, f32)], flag: Option<&[bool]>, parallel: boo
                 continue;
             }
             let (re, im) = (f64::from(values[i].0), f64::from(values[i].1));
-            let mut phase = im.atan2(re).to_degrees();
-            if phase == -180.0 {
-                phase = 180.0;
-            }
+            let phase = crate::phase::phase_deg(re, im);
             p.n_unflagged += 1;
             // sqrt(re² + im²) of float32 components cannot overflow in f64, and is much
             // cheaper than hypot.

@@ -2,11 +2,11 @@
 
 use anyhow::Context as _;
 use calprov_core::caltable::{
-    QaThresholds, QualityMetrics, SyntheticKind, SyntheticSpec, read_quality_metrics,
+    GroupQuality, QaThresholds, QualityMetrics, SyntheticKind, SyntheticSpec, read_quality_metrics,
     write_synthetic_caltable,
 };
 
-use crate::args::{GenCaltableArgs, MetricsArgs};
+use crate::args::{GenCaltableArgs, Grouping, MetricsArgs};
 use crate::exit::{CliError, Exit, WithExit};
 use crate::output;
 
@@ -14,6 +14,26 @@ pub fn metrics(args: MetricsArgs) -> Result<Exit, CliError> {
     let m = read_quality_metrics(&args.caltable, &QaThresholds::default())
         .context("cannot compute metrics")
         .exit(Exit::Data)?;
+    if let Some(by) = args.by {
+        let groups = match by {
+            Grouping::Antenna => &m.by_antenna,
+            Grouping::Spw => &m.by_spw,
+        };
+        if args.json.json {
+            let doc = serde_json::json!({
+                "caltable": args.caltable,
+                "by": by,
+                "groups": groups,
+                "qa_passed": m.qa_passed,
+                "issues": m.issues,
+                "warnings": m.warnings,
+            });
+            output::print_json("metrics_by", &doc)?;
+        } else {
+            output::print_text(&describe_groups(by, groups))?;
+        }
+        return Ok(Exit::Ok);
+    }
     if args.json.json {
         output::print_json("metrics", &m)?;
         return Ok(Exit::Ok);
@@ -53,6 +73,47 @@ pub(crate) fn describe_metrics(m: &QualityMetrics) -> String {
     }
     for warning in &m.warnings {
         text.push_str(&format!("\n  warning: {warning}"));
+    }
+    text
+}
+
+/// One aligned line per antenna or spw; a flagged fraction over the QA threshold is marked
+/// with `!`.
+fn describe_groups(by: Grouping, groups: &[GroupQuality]) -> String {
+    let opt = |v: Option<f64>, digits: usize| {
+        v.map(|x| format!("{x:.digits$}"))
+            .unwrap_or_else(|| "-".into())
+    };
+    let limit = QaThresholds::default().flagged_issue;
+    let mut text = format!(
+        "{:<8} {:>9} {:>9} {:>13} {:>9} {:>13}\n",
+        match by {
+            Grouping::Antenna => "antenna",
+            Grouping::Spw => "spw",
+        },
+        "solutions",
+        "flagged",
+        "SNR median",
+        "amp mean",
+        "phase RMS deg"
+    );
+    for g in groups {
+        let flagged = g
+            .flagged_fraction
+            .map(|f| format!("{:.1}%{}", f * 100.0, if f > limit { "!" } else { " " }))
+            .unwrap_or_else(|| "- ".into());
+        text.push_str(&format!(
+            "{:<8} {:>9} {:>9} {:>13} {:>9} {:>13}\n",
+            g.id,
+            g.n_solutions,
+            flagged,
+            opt(g.snr_median_unflagged, 2),
+            opt(g.amp_mean_unflagged, 4),
+            opt(g.phase_rms_deg_unflagged, 2),
+        ));
+    }
+    if groups.is_empty() {
+        text.push_str("(no breakdown: the table has no rows, or ids a breakdown cannot hold)\n");
     }
     text
 }

@@ -250,3 +250,42 @@ fn where_reports_the_deciding_rule() {
     assert_eq!(doc["data"]["warnings"].as_array().unwrap().len(), 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("PIPELINE_STATE_DIR"));
 }
+
+#[test]
+fn metrics_by_antenna_and_spw_name_the_flagged_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unused.sqlite3");
+    let table = testdata().join("sim_flagged_gpcal");
+    let table = table.to_str().unwrap();
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(testdata().join("sim_flagged_gpcal.breakdown.json")).unwrap(),
+    )
+    .unwrap();
+    for (by, key, label) in [
+        ("antenna", "by_antenna", "antenna 8"),
+        ("spw", "by_spw", "spw 1"),
+    ] {
+        let doc = stdout_json(&ok(&db, &["metrics", "--by", by, "--json", table]));
+        let groups = doc["data"]["groups"].as_array().unwrap();
+        let expected = golden[key].as_array().unwrap();
+        assert_eq!(groups.len(), expected.len(), "{by}");
+        for (ours, theirs) in groups.iter().zip(expected) {
+            assert_eq!(ours["id"], theirs["id"]);
+            assert_eq!(ours["n_solutions"], theirs["n_solutions"]);
+            assert_eq!(ours["flagged_fraction"], theirs["flagged_fraction"]);
+        }
+        let issues = doc["data"]["issues"].as_array().unwrap();
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.as_str().unwrap().starts_with(&format!("{label}: "))),
+            "{issues:?}"
+        );
+        let text = String::from_utf8(ok(&db, &["metrics", "--by", by, table]).stdout).unwrap();
+        assert!(text.starts_with(by), "{text}");
+        assert_eq!(text.lines().count(), expected.len() + 1, "{text}");
+        assert!(text.contains("95.0%!") || by == "spw", "{text}");
+    }
+    let out = calprov(&db, &["metrics", "--by", "baseline", table]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -118,14 +118,8 @@ fn put_scalar<T: RowWord>(values: &[T], i: usize, hasher: &mut RowHasher) {
 /// table CASA wrote has one run per group); [`match_groups`] merges entries of one key.
 pub fn row_groups(columns: &CaltableColumns, parallel: bool) -> Vec<Group> {
     let n = columns.n_rows;
-    // Row `i`'s cells start at offsets[i]; without a parameter column every row has none.
-    let mut offsets = Vec::with_capacity(n + 1);
-    let mut total = 0usize;
-    offsets.push(0);
-    for i in 0..n {
-        total += columns.row_cells.get(i).copied().unwrap_or(0) as usize;
-        offsets.push(total);
-    }
+    // Without a parameter column every row has no cells.
+    let (offsets, total) = columns.cell_offsets();
     let cparam = row_cells(columns.cparam.as_deref(), total);
     let fparam = row_cells(columns.fparam.as_deref(), total);
     let paramerr = row_cells(columns.paramerr.as_deref(), total);

@@ -72,6 +72,22 @@ pub struct CaltableColumns {
     pub subtables: std::collections::BTreeMap<String, String>,
 }
 
+impl CaltableColumns {
+    /// Where each row's part of the flattened array columns starts (`n_rows + 1` offsets: row
+    /// `i` holds cells `offsets[i]..offsets[i + 1]`), and the total; an array column of
+    /// another length does not line up with the rows.
+    pub fn cell_offsets(&self) -> (Vec<usize>, usize) {
+        let mut offsets = Vec::with_capacity(self.n_rows + 1);
+        let mut total = 0usize;
+        offsets.push(0);
+        for i in 0..self.n_rows {
+            total += self.row_cells.get(i).copied().unwrap_or(0) as usize;
+            offsets.push(total);
+        }
+        (offsets, total)
+    }
+}
+
 /// The caltable keywords calprov records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keywords {

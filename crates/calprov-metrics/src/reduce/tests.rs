@@ -37,7 +37,7 @@ fn median_matches_numpy_convention() {
 fn all_flagged_and_empty_columns() {
     let s = snr_stats(&[1.0, 2.0], Some(&[true, true]), false);
     assert_eq!(s.unflagged.map(|u| u.count), Some(0));
-    assert_eq!(s.median_unflagged, None);
+    assert_eq!(median_unflagged(&[1.0, 2.0], Some(&[true, true])), None);
     let e = snr_stats(&[], Some(&[]), true);
     assert_eq!(e.all.count, 0);
     assert_eq!(e.median, None);

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod breakdown;
 mod golden;
 mod regressions;
 mod synthetic;
