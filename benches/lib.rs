@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, params};
 
+mod copies;
 mod lineage_fixture;
+
+pub use copies::{COPIES, REAL_TABLES, read_tree, table_copies};
 
 pub use lineage_fixture::{
     CHAIN, HUB_BLOCKS, LineageFixture, lineage_fixture, write_lineage_registry,

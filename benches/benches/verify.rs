@@ -4,23 +4,7 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-
-use calprov_benches::{read_table_files, testdata};
-
-/// Every file of a table and its subtables, read: what any reader must at least do.
-fn read_tree(dir: &Path) -> usize {
-    let here = read_table_files(dir);
-    let subtables: usize = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| read_tree(&e.path()))
-                .sum()
-        })
-        .unwrap_or(0);
-    here + subtables
-}
+use calprov_benches::{COPIES, REAL_TABLES, read_tree, table_copies};
 use calprov_core::{
     NewCaltable, RegisterMode, Registry, SolveRecord, TrackConfig, TrackOutcome, track_after_solve,
     verify_many,
@@ -28,42 +12,9 @@ use calprov_core::{
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
-const TABLES: [&str; 5] = [
-    "sim_gacal",
-    "sim_gpcal",
-    "sim_bpcal",
-    "sim_kcal",
-    "sim_flagged_gpcal",
-];
-const COPIES: usize = 2_000;
-
-/// A copy of a table directory whose files are hard links to the original's.
-fn link_copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            link_copy(&entry.path(), &target);
-        } else {
-            std::fs::hard_link(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn verify_all(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    // Hard links need the sources on the same filesystem: one real copy of each first.
-    let mut tables: Vec<PathBuf> = Vec::new();
-    for name in TABLES {
-        let source = dir.path().join("source").join(name);
-        link_copy_or_copy(&testdata().join(name), &source);
-        for i in 0..COPIES {
-            let copy = dir.path().join("tables").join(format!("{name}_{i:04}"));
-            link_copy(&source, &copy);
-            tables.push(copy);
-        }
-    }
+    let tables = table_copies(dir.path());
     let db = dir.path().join("registry.sqlite3");
     let mut registry = Registry::open(&db).unwrap();
     let rows: Vec<NewCaltable> = tables
@@ -95,7 +46,7 @@ fn verify_all(c: &mut Criterion) {
         ));
     }
     let all = registry.caltable_paths(None).unwrap();
-    assert_eq!(all.len(), TABLES.len() * COPIES);
+    assert_eq!(all.len(), REAL_TABLES.len() * COPIES);
     let mut group = c.benchmark_group("verify");
     calprov_benches::configure(&mut group, 10, 2);
     // `BenchmarkId`s, so that criterion files them as `io_floor/10k` (xtask reads them).
@@ -109,20 +60,6 @@ fn verify_all(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// The first copy is a real one (the repository may be on another filesystem).
-fn link_copy_or_copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            link_copy_or_copy(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 criterion_group!(benches, verify_all);

@@ -140,6 +140,17 @@ const BUDGETS: &[Budget] = &[
         reference_ms: 0.0,
         max_ratio: Some(1.5),
     },
+    // Issue 14: `backfill` of 10,000 caltables within 2x of reading their files (and their
+    // subtables') from the page cache in the same run.
+    Budget {
+        package: "calprov-benches",
+        bench: "backfill",
+        id: "backfill/backfill/10k",
+        limit_ms: 0.0,
+        baseline: "backfill/io_floor/10k",
+        reference_ms: 0.0,
+        max_ratio: Some(2.0),
+    },
     Budget {
         package: "calprov-cli",
         bench: "process",

@@ -72,6 +72,12 @@ pub enum Command {
     /// solutions_changed, keywords_changed, subtables_changed, no_fingerprint. Exits 0 when
     /// every caltable is unchanged, 1 when any is not, 3 when the registry cannot be read.
     Verify(VerifyArgs),
+    /// Record what caltables registered without provenance still know: metrics, breakdowns
+    /// and fingerprint, the CASA_Version keyword, the MSName keyword resolved to an MS.
+    ///
+    /// Never a command or parameters. Each table filled gets a solve marked `backfill`;
+    /// re-running skips what is done. Ctrl-C commits the finished batch and exits 130.
+    Backfill(BackfillArgs),
     /// Write the provenance graph as W3C PROV (PROV-JSON, PROV-N, with IVOA ProvDM types) or
     /// a Graphviz graph: every solve and application an activity, every MS and caltable
     /// version an entity, CASA an agent.
@@ -109,6 +115,32 @@ pub struct VerifyArgs {
     /// Tables read at once (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `backfill`.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Only the caltables of this set.
+    #[arg(long, conflicts_with = "all")]
+    pub set: Option<String>,
+    /// Every registered caltable (the default).
+    #[arg(long)]
+    pub all: bool,
+    /// Where to look for an MS not found next to its caltable: directly, then anywhere
+    /// below by its name.
+    #[arg(long)]
+    pub ms_root: Option<PathBuf>,
+    /// Tables read at once (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Tables per write transaction.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
+    /// Read the tables and report; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub json: JsonFlag,
 }

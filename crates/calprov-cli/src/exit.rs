@@ -15,6 +15,8 @@ pub enum Exit {
     Registry = 3,
     /// `calprov check`: a monitoring threshold is breached.
     Alert = 4,
+    /// Interrupted by SIGINT (128 + 2, the shell's convention); what was finished is kept.
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {

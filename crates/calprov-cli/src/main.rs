@@ -8,6 +8,7 @@ mod context;
 mod exit;
 mod json_arg;
 mod output;
+mod progress;
 mod time_arg;
 
 use std::process::ExitCode;

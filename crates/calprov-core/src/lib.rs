@@ -57,6 +57,7 @@
 //! # }
 //! ```
 
+pub mod backfill;
 pub mod caltable;
 mod caltable_row;
 pub mod casa_command;

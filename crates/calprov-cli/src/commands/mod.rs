@@ -1,6 +1,7 @@
 //! Running each subcommand against the library: one file per group of commands, each taking
 //! the process [`Context`] it needs.
 
+mod backfill;
 mod caltable;
 mod casa;
 mod demo;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli, environment: Environment) -> Result<Exit, CliError> {
         Command::Plan(args) => lineage::plan(&ctx.open()?, args),
         Command::Sets(flag) => query::sets(&ctx.open()?, flag.json),
         Command::Verify(args) => verify::verify(&ctx.open()?, args),
+        Command::Backfill(args) => backfill::backfill(&mut ctx.open()?, args),
         Command::Export(args) => export::export_command(&ctx.open()?, args),
         Command::Metrics(args) => caltable::metrics(args),
         Command::GenCaltable(args) => caltable::gen_caltable(args),

@@ -2,18 +2,13 @@
 //! gives every report. Progress on stderr: a bar on a terminal, plain lines otherwise.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use calprov_core::{Registry, VerifyReport, verify_many};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::VerifyArgs;
 use crate::exit::{CliError, Exit, WithExit, registry_or_data};
 use crate::output;
-
-/// Below this many tables no progress is shown: the answer comes at once.
-const PROGRESS_FROM: usize = 8;
+use crate::progress::Progress;
 
 pub fn verify(registry: &Registry, args: VerifyArgs) -> Result<Exit, CliError> {
     let caltables = if args.all || args.set.is_some() {
@@ -23,7 +18,7 @@ pub fn verify(registry: &Registry, args: VerifyArgs) -> Result<Exit, CliError> {
     } else {
         args.caltables
     };
-    let progress = Progress::new(caltables.len());
+    let progress = Progress::new("verify", caltables.len());
     let reports = verify_many(registry, &caltables, args.jobs, &|_| progress.tick())
         .map_err(|e| registry_or_data(e, "verify"))?;
     progress.finish();
@@ -76,54 +71,4 @@ fn describe(reports: &[VerifyReport]) -> String {
         }
     ));
     text
-}
-
-/// Progress on stderr: an indicatif bar on a terminal, a line every tenth otherwise.
-struct Progress {
-    bar: Option<ProgressBar>,
-    total: usize,
-    done: AtomicUsize,
-    plain: bool,
-}
-
-impl Progress {
-    fn new(total: usize) -> Self {
-        let shown = total >= PROGRESS_FROM;
-        let terminal = std::io::stderr().is_terminal();
-        let bar = (shown && terminal).then(|| {
-            let bar = ProgressBar::new(total as u64);
-            if let Ok(style) =
-                ProgressStyle::with_template("verify {bar:40} {pos}/{len} {per_sec} eta {eta}")
-            {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Self {
-            bar,
-            total,
-            done: AtomicUsize::new(0),
-            plain: shown && !terminal,
-        }
-    }
-
-    fn tick(&self) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-        } else if self.plain && (done * 10 / self.total != (done - 1) * 10 / self.total) {
-            // Progress is not an error: written as a plain line, not through the log.
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "verify: {done}/{} caltables",
-                self.total
-            );
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }

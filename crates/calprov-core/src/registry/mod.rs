@@ -1,6 +1,7 @@
 //! The registry handle: opening (and migrating) a registry, and what every operation on it
 //! shares. Writes, queries and the row codecs live in the sibling modules.
 
+pub(crate) mod backfill;
 pub(crate) mod export_scope;
 mod fingerprints;
 pub(crate) mod history;

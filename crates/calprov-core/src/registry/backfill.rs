@@ -1,0 +1,145 @@
+//! The registry side of backfill: the caltables without provenance, and one transaction per
+//! batch that fills those still without it.
+
+use std::path::Path;
+
+use calprov_metrics::fingerprint::Group;
+use calprov_schema::begin_immediate;
+use rusqlite::params;
+use serde_json::{Map, Value};
+
+use super::Registry;
+use super::history::{NewSolve, insert_solve};
+use super::rows::object_text;
+use crate::Error;
+use crate::backfill::{Candidate, ORIGIN_BACKFILL};
+use crate::lineage::inputs::{Role, vis_input};
+use crate::lineage::selection::Selection;
+
+/// "This row has no provenance": all five columns null. Backfill reads only such rows and
+/// writes only to rows still such, so a concurrent track always wins.
+const NO_PROVENANCE: &str = "source_ms_path IS NULL AND solver_command IS NULL \
+     AND solver_version IS NULL AND solver_params IS NULL AND quality_metrics IS NULL";
+
+/// What backfill records of one caltable.
+#[derive(Debug, Clone)]
+pub(crate) struct BackfillRow {
+    pub(crate) path: String,
+    pub(crate) solved_at: f64,
+    pub(crate) source_ms: Option<String>,
+    pub(crate) casa_version: Option<String>,
+    pub(crate) metrics: Value,
+    pub(crate) groups: Vec<Group>,
+}
+
+impl Registry {
+    /// The caltables of `set` (all when `None`) without provenance, in registration order,
+    /// and how many in scope already have some.
+    pub(crate) fn backfill_candidates(
+        &self,
+        set: Option<&str>,
+    ) -> Result<(Vec<Candidate>, usize), Error> {
+        let db = self.path();
+        let mut stmt = self
+            .connection()
+            .prepare(&format!(
+                "SELECT path, created_at, ({NO_PROVENANCE}) FROM caltables \
+                 WHERE (?1 IS NULL OR set_name = ?1) ORDER BY id"
+            ))
+            .map_err(Error::sql(db, "list caltables to backfill"))?;
+        let rows = stmt
+            .query_map([set], |r| {
+                Ok((
+                    Candidate {
+                        path: r.get(0)?,
+                        created_at: r.get(1)?,
+                    },
+                    r.get::<_, bool>(2)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(Error::sql(db, "list caltables to backfill"))?;
+        let total = rows.len();
+        let candidates: Vec<Candidate> = rows
+            .into_iter()
+            .filter_map(|(c, empty)| empty.then_some(c))
+            .collect();
+        let already = total - candidates.len();
+        Ok((candidates, already))
+    }
+
+    /// How many caltables of `set` (all when `None`) have no provenance.
+    pub fn count_without_provenance(&self, set: Option<&str>) -> Result<usize, Error> {
+        self.connection()
+            .query_row(
+                &format!(
+                    "SELECT count(*) FROM caltables WHERE (?1 IS NULL OR set_name = ?1) \
+                     AND {NO_PROVENANCE}"
+                ),
+                [set],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(Error::sql(
+                self.path(),
+                "count caltables without provenance",
+            ))
+    }
+
+    /// Writes `rows` in one transaction: each caltable still without provenance gets its
+    /// columns and a `backfill` solve. Returns, per row, whether it was written.
+    pub(crate) fn write_backfill(&mut self, rows: &[BackfillRow]) -> Result<Vec<bool>, Error> {
+        let db = self.path().to_path_buf();
+        let tx =
+            begin_immediate(self.connection_mut()).map_err(Error::sql(&db, "begin backfill"))?;
+        let mut written = Vec::with_capacity(rows.len());
+        let no_params = Map::new();
+        let selection = Selection::from_params(&no_params);
+        for row in rows {
+            let metrics = object_text(&row.path, "quality_metrics", &row.metrics)?;
+            let changed = tx
+                .prepare_cached(&format!(
+                    "UPDATE caltables SET source_ms_path = ?2, solver_version = ?3, \
+                     quality_metrics = ?4 WHERE path = ?1 AND {NO_PROVENANCE}"
+                ))
+                .and_then(|mut stmt| {
+                    stmt.execute(params![row.path, row.source_ms, row.casa_version, metrics])
+                })
+                .map_err(Error::sql(&db, "write backfilled provenance"))?;
+            if changed > 0 {
+                let inputs = [(
+                    Role::Vis,
+                    vis_input(row.source_ms.as_deref(), &no_params, None::<&Path>),
+                )];
+                insert_solve(
+                    &tx,
+                    &db,
+                    &NewSolve {
+                        caltable: &row.path,
+                        solved_at: row.solved_at,
+                        origin: ORIGIN_BACKFILL,
+                        outcome: ORIGIN_BACKFILL,
+                        task: None,
+                        params: None,
+                        command: None,
+                        casa_version: row.casa_version.as_deref(),
+                        version_step: row
+                            .casa_version
+                            .as_ref()
+                            .map(|_| calprov_casa::VersionStep::CaltableKeyword.name()),
+                        metrics: Some(&row.metrics),
+                        source_ms: row.source_ms.as_deref(),
+                        selection: &selection,
+                        cwd: None,
+                        host: None,
+                        inputs: &inputs,
+                        groups: Some(&row.groups),
+                    },
+                )?;
+            }
+            written.push(changed > 0);
+        }
+        tx.commit().map_err(Error::sql(&db, "commit backfill"))?;
+        Ok(written)
+    }
+}
