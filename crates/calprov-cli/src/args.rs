@@ -78,6 +78,11 @@ pub enum Command {
     /// Never a command or parameters. Each table filled gets a solve marked `backfill`;
     /// re-running skips what is done. Ctrl-C commits the finished batch and exits 130.
     Backfill(BackfillArgs),
+    /// One self-contained HTML page for operators (no network, no script: inline SVG plots):
+    /// coverage per set, QA pass rate, flagged fractions, an antenna x spw flagged heatmap,
+    /// tracking latency, CASA versions, the latest failures and changed caltables. `--json`
+    /// prints the same figures.
+    Report(ReportArgs),
     /// Write the provenance graph as W3C PROV (PROV-JSON, PROV-N, with IVOA ProvDM types) or
     /// a Graphviz graph: every solve and application an activity, every MS and caltable
     /// version an entity, CASA an agent.
@@ -141,6 +146,26 @@ pub struct BackfillArgs {
     /// Read the tables and report; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write the HTML page here (replaced atomically).
+    #[arg(long, required_unless_present = "json")]
+    pub html: Option<PathBuf>,
+    /// Only what happened since then: unix seconds, YYYY-MM-DD[THH:MM:SS] (UTC), or a
+    /// duration back from now (`24h`, `7d`).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only this set.
+    #[arg(long)]
+    pub set: Option<String>,
+    /// Tables verified at once for the changed-caltables list (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
     #[command(flatten)]
     pub json: JsonFlag,
 }

@@ -26,3 +26,21 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
+
+/// The UTC date `YYYY-MM-DD` of a day count since 1970-01-01.
+pub fn utc_date(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of unix seconds.
+pub fn utc_minute(secs: f64) -> String {
+    let secs = secs.floor() as i64;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    format!(
+        "{} {:02}:{:02}",
+        utc_date(days),
+        rest / 3600,
+        rest % 3600 / 60
+    )
+}

@@ -73,6 +73,7 @@ pub mod monitoring;
 pub mod params;
 pub mod paths;
 mod registry;
+pub mod report;
 pub mod suffix_rules;
 mod tracking;
 pub mod verify;

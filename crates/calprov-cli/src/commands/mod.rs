@@ -11,6 +11,7 @@ mod lineage;
 mod monitor;
 mod query;
 mod register;
+mod report;
 mod track;
 mod verify;
 
@@ -43,6 +44,7 @@ pub fn run(cli: Cli, environment: Environment) -> Result<Exit, CliError> {
         Command::Sets(flag) => query::sets(&ctx.open()?, flag.json),
         Command::Verify(args) => verify::verify(&ctx.open()?, args),
         Command::Backfill(args) => backfill::backfill(&mut ctx.open()?, args),
+        Command::Report(args) => report::report(&ctx.open()?, args),
         Command::Export(args) => export::export_command(&ctx.open()?, args),
         Command::Metrics(args) => caltable::metrics(args),
         Command::GenCaltable(args) => caltable::gen_caltable(args),

@@ -10,6 +10,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         "calprov-metrics",
         "calprov-casa",
         "calprov-prov",
+        "calprov-report",
     ];
     let mut allowed = BTreeMap::new();
     for leaf in leaves {
@@ -28,6 +29,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             "calprov-metrics",
             "calprov-casa",
             "calprov-prov",
+            "calprov-report",
         ]
         .into_iter()
         .collect(),

@@ -17,6 +17,7 @@ mod lineage;
 mod monitoring;
 mod python_casacore;
 mod python_client;
+mod report;
 mod security;
 mod support;
 mod tracking;

@@ -153,40 +153,39 @@ pub fn backfill(
         ..BackfillSummary::default()
     };
     let now = unix_now();
-    for batch in candidates.chunks(options.batch_size.max(1)) {
-        if cancel.load(Ordering::SeqCst) {
-            break;
-        }
-        let read: Vec<(BackfillItem, Option<BackfillRow>)> = pool.install(|| {
-            batch
-                .par_iter()
-                .filter_map(|c| {
-                    if cancel.load(Ordering::SeqCst) {
-                        return None;
-                    }
-                    let done = read_one(c, &resolver, &options.thresholds, now);
-                    on_done(&done.0);
-                    Some(done)
-                })
-                .collect()
-        });
-        let (mut items, rows): (Vec<BackfillItem>, Vec<Option<BackfillRow>>) =
-            read.into_iter().unzip();
-        let to_write: Vec<BackfillRow> = rows.into_iter().flatten().collect();
-        if !options.dry_run && !to_write.is_empty() {
-            let written = registry.write_backfill(&to_write)?;
-            let written: BTreeMap<&str, bool> = to_write
-                .iter()
-                .zip(written)
-                .map(|(row, w)| (row.path.as_str(), w))
-                .collect();
-            for item in &mut items {
-                if written.get(item.caltable.as_str()) == Some(&false) {
-                    item.status = BackfillStatus::Skipped;
+    let read_batch = |batch: &[Candidate]| -> Vec<(BackfillItem, Option<BackfillRow>)> {
+        batch
+            .par_iter()
+            .filter_map(|c| {
+                if cancel.load(Ordering::SeqCst) {
+                    return None;
                 }
+                let done = read_one(c, &resolver, &options.thresholds, now);
+                on_done(&done.0);
+                Some(done)
+            })
+            .collect()
+    };
+    // Batch n is written on this thread while the pool reads batch n + 1: the registry's
+    // writes and the tables' reads overlap.
+    let mut batches = candidates.chunks(options.batch_size.max(1));
+    let mut current = batches.next().map(|b| pool.install(|| read_batch(b)));
+    while let Some(read) = current.take() {
+        let next_batch = (!cancel.load(Ordering::SeqCst))
+            .then(|| batches.next())
+            .flatten();
+        let mut next = None;
+        let mut written = Ok(Vec::new());
+        pool.in_place_scope(|scope| {
+            if let Some(batch) = next_batch {
+                let next = &mut next;
+                let read_batch = &read_batch;
+                scope.spawn(move |_| *next = Some(read_batch(batch)));
             }
-        }
-        summary.items.extend(items);
+            written = write_batch(registry, read, options.dry_run);
+        });
+        summary.items.extend(written?);
+        current = next;
     }
     summary.interrupted = cancel.load(Ordering::SeqCst);
     summary.not_reached = summary.candidates - summary.items.len();
@@ -203,6 +202,32 @@ pub fn backfill(
         }
     }
     Ok(summary)
+}
+
+/// Writes one batch's rows in one transaction (none in a dry run) and returns its items,
+/// those that gained provenance meanwhile marked skipped.
+fn write_batch(
+    registry: &mut Registry,
+    read: Vec<(BackfillItem, Option<BackfillRow>)>,
+    dry_run: bool,
+) -> Result<Vec<BackfillItem>, Error> {
+    let (mut items, rows): (Vec<BackfillItem>, Vec<Option<BackfillRow>>) = read.into_iter().unzip();
+    let to_write: Vec<BackfillRow> = rows.into_iter().flatten().collect();
+    if dry_run || to_write.is_empty() {
+        return Ok(items);
+    }
+    let written = registry.write_backfill(&to_write)?;
+    let written: BTreeMap<&str, bool> = to_write
+        .iter()
+        .zip(written)
+        .map(|(row, w)| (row.path.as_str(), w))
+        .collect();
+    for item in &mut items {
+        if written.get(item.caltable.as_str()) == Some(&false) {
+            item.status = BackfillStatus::Skipped;
+        }
+    }
+    Ok(items)
 }
 
 /// A caltable without provenance, as the registry holds it.

@@ -9,6 +9,7 @@ mod history_reads;
 mod import;
 mod plans;
 mod queries;
+mod report;
 mod rows;
 mod walks;
 mod writes;
