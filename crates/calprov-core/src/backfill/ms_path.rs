@@ -113,6 +113,7 @@ mod tests {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
             std::fs::write(dir.path().join(d).join("table.dat"), b"").unwrap();
         }
+        std::fs::write(root.join("z/other.ms/table.dat"), b"").unwrap();
         std::fs::write(cal.join("file.ms"), b"not a directory").unwrap();
         // A directory that is not a table is not an MS.
         std::fs::create_dir_all(root.join("plain/empty.ms")).unwrap();
