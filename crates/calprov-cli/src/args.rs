@@ -156,8 +156,8 @@ pub struct ReportArgs {
     /// Write the HTML page here (replaced atomically).
     #[arg(long, required_unless_present = "json")]
     pub html: Option<PathBuf>,
-    /// Only what happened since then: unix seconds, YYYY-MM-DD[THH:MM:SS] (UTC), or a
-    /// duration back from now (`24h`, `7d`).
+    /// Only what happened since then: unix seconds, a UTC date or date-time (`2026-12-01`,
+    /// `2026-12-01T10:30:00`), or a duration back from now (`24h`, `7d`).
     #[arg(long)]
     pub since: Option<String>,
     /// Only this set.

@@ -12,9 +12,8 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::phase::phase_deg;
-use crate::reader::CaltableColumns;
-use crate::reduce::{ComplexStats, median_f32_in_place};
+use crate::reader::{CaltableColumns, CellOffsets};
+use crate::reduce::{ComplexStats, median_f32_in_place, phase_deg};
 
 /// Rows per chunk.
 const ROWS_PER_CHUNK: usize = 1 << 14;
@@ -163,7 +162,8 @@ pub fn breakdowns(columns: &CaltableColumns, parallel: bool) -> Option<Breakdown
     if na.checked_mul(ns).is_none_or(|cells| cells > MAX_GRID) {
         return None;
     }
-    let (offsets, total) = columns.cell_offsets();
+    let offsets = columns.cell_offsets();
+    let total = offsets.total();
     let aligned = |len: usize| len == total;
     let flag = columns.flag.as_deref().filter(|f| aligned(f.len()));
     let snr = columns.snr.as_deref().filter(|s| aligned(s.len()));
@@ -200,7 +200,7 @@ pub fn breakdowns(columns: &CaltableColumns, parallel: bool) -> Option<Breakdown
         cparam: cparam.is_some(),
         grid,
     };
-    let medians = rows.snr_medians(&table, parallel);
+    let medians = rows.snr_medians(&table, &chunks, &starts, parallel);
     Some(table.into_breakdowns(medians))
 }
 
@@ -209,7 +209,7 @@ struct Rows<'a> {
     antenna: &'a Ids,
     spw: &'a Ids,
     columns: &'a CaltableColumns,
-    offsets: &'a [usize],
+    offsets: &'a CellOffsets,
     flag: Option<&'a [bool]>,
     /// SNR, when a FLAG column says which cells are unflagged.
     snr: Option<&'a [f32]>,
@@ -234,7 +234,7 @@ impl Rows<'_> {
             let (a, s) = self.pair(row);
             let acc = &mut grid[a * self.ns + s];
             acc.rows += 1;
-            let cells = self.offsets[row]..self.offsets[row + 1];
+            let cells = self.offsets.range(row);
             if let Some(f) = self.flag {
                 acc.flag_cells += cells.len() as u64;
                 acc.flag_true += f[cells.clone()].iter().filter(|x| **x).count() as u64;
@@ -259,53 +259,106 @@ impl Rows<'_> {
     }
 
     /// The median unflagged SNR of every antenna and every spw. The first pass counted each
-    /// group's values, so this one places them straight into one buffer per grouping, each
-    /// group's values together (no growing vectors, no merging).
-    fn snr_medians(&self, table: &Table, parallel: bool) -> Medians {
+    /// chunk's values per pair, so this one places them straight where they go: one buffer
+    /// per grouping, each group's values together, each chunk writing its own part of each
+    /// group (in parallel when asked; no growing vectors, no merging).
+    fn snr_medians(
+        &self,
+        table: &Table,
+        chunks: &[Vec<Acc>],
+        starts: &[usize],
+        parallel: bool,
+    ) -> Medians {
         let (Some(values), Some(flag)) = (self.snr, self.flag) else {
             return Medians::default();
         };
         let (na, ns) = (table.antennas.len(), table.spws.len());
-        let count = |a: usize, s: usize| table.grid[a * ns + s].snr_n as usize;
-        let antenna_sizes: Vec<usize> = (0..na)
-            .map(|a| (0..ns).map(|s| count(a, s)).sum())
-            .collect();
-        let spw_sizes: Vec<usize> = (0..ns)
-            .map(|s| (0..na).map(|a| count(a, s)).sum())
-            .collect();
-        let starts = |sizes: &[usize]| -> Vec<usize> {
-            sizes
+        // counts[chunk][group] of each grouping.
+        let by = |group_of: &dyn Fn(usize, usize) -> usize, groups: usize| -> Vec<Vec<usize>> {
+            chunks
                 .iter()
-                .scan(0, |at, n| {
-                    let start = *at;
-                    *at += n;
-                    Some(start)
+                .map(|grid| {
+                    let mut counts = vec![0usize; groups];
+                    for (pair, acc) in grid.iter().enumerate() {
+                        counts[group_of(pair / ns, pair % ns)] += acc.snr_n as usize;
+                    }
+                    counts
                 })
                 .collect()
         };
-        let (mut at_antenna, mut at_spw) = (starts(&antenna_sizes), starts(&spw_sizes));
+        let antenna_counts = by(&|a, _| a, na);
+        let spw_counts = by(&|_, s| s, ns);
+        let sizes = |counts: &[Vec<usize>], groups: usize| -> Vec<usize> {
+            (0..groups)
+                .map(|g| counts.iter().map(|c| c[g]).sum())
+                .collect()
+        };
+        let (antenna_sizes, spw_sizes) = (sizes(&antenna_counts, na), sizes(&spw_counts, ns));
         let total: usize = antenna_sizes.iter().sum();
         let (mut by_antenna, mut by_spw) = (vec![0f32; total], vec![0f32; total]);
-        for row in 0..self.columns.n_rows {
-            let (a, s) = self.pair(row);
-            for i in self.offsets[row]..self.offsets[row + 1] {
-                if !flag[i] && !values[i].is_nan() {
-                    by_antenna[at_antenna[a]] = values[i];
-                    by_spw[at_spw[s]] = values[i];
-                    at_antenna[a] += 1;
-                    at_spw[s] += 1;
+        let parts = split_for_chunks(&mut by_antenna, &antenna_counts)
+            .into_iter()
+            .zip(split_for_chunks(&mut by_spw, &spw_counts))
+            .zip(starts)
+            .collect::<Vec<_>>();
+        let n = self.columns.n_rows;
+        let fill = |((mut antenna, mut spw), start): (ChunkParts<'_>, &usize)| {
+            let (mut at_antenna, mut at_spw) = (vec![0usize; na], vec![0usize; ns]);
+            for row in *start..(*start + ROWS_PER_CHUNK).min(n) {
+                let (a, s) = self.pair(row);
+                for i in self.offsets.range(row) {
+                    if !flag[i] && !values[i].is_nan() {
+                        antenna[a][at_antenna[a]] = values[i];
+                        spw[s][at_spw[s]] = values[i];
+                        at_antenna[a] += 1;
+                        at_spw[s] += 1;
+                    }
                 }
             }
+        };
+        if parallel {
+            parts.into_par_iter().for_each(fill);
+        } else {
+            parts.into_iter().for_each(fill);
         }
         // The antenna buffer holds every unflagged value, whatever order the groups'
         // selections left it in: the table's median is taken from it too.
-        let by_antenna_medians = group_medians(&mut by_antenna, &antenna_sizes, parallel);
+        let mut antenna_side = || {
+            let groups = group_medians(&mut by_antenna, &antenna_sizes, parallel);
+            (groups, median_f32_in_place(&mut by_antenna))
+        };
+        let mut spw_side = || group_medians(&mut by_spw, &spw_sizes, parallel);
+        let ((by_antenna, table), by_spw) = if parallel {
+            rayon::join(antenna_side, spw_side)
+        } else {
+            (antenna_side(), spw_side())
+        };
         Medians {
-            by_spw: group_medians(&mut by_spw, &spw_sizes, parallel),
-            table: median_f32_in_place(&mut by_antenna),
-            by_antenna: by_antenna_medians,
+            by_antenna,
+            by_spw,
+            table,
         }
     }
+}
+
+/// One chunk's parts of the antenna and the spw buffers, by group.
+type ChunkParts<'a> = (Vec<&'a mut [f32]>, Vec<&'a mut [f32]>);
+
+/// Cuts `buffer` (groups one after another, each group's chunks one after another) into
+/// each chunk's part of each group: `parts[chunk][group]`, `counts[chunk][group]` long.
+fn split_for_chunks<'a>(buffer: &'a mut [f32], counts: &[Vec<usize>]) -> Vec<Vec<&'a mut [f32]>> {
+    let groups = counts.first().map_or(0, Vec::len);
+    let mut parts: Vec<Vec<&mut [f32]>> =
+        counts.iter().map(|_| Vec::with_capacity(groups)).collect();
+    let mut rest = buffer;
+    for g in 0..groups {
+        for (c, chunk) in counts.iter().enumerate() {
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(chunk[g]);
+            parts[c].push(part);
+            rest = tail;
+        }
+    }
+    parts
 }
 
 /// The medians of the unflagged SNR cells.

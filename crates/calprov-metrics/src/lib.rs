@@ -7,7 +7,6 @@
 pub mod breakdown;
 mod error;
 pub mod fingerprint;
-pub mod phase;
 pub mod qa;
 mod quality_metrics;
 pub mod reader;

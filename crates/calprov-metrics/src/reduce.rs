@@ -283,6 +283,12 @@ pub fn distinct_floats(values: &[f64], parallel: bool) -> usize {
     bits.len()
 }
 
+/// The phase of `re + i im` in degrees, in (-180, 180] (CASA's and numpy's convention).
+pub fn phase_deg(re: f64, im: f64) -> f64 {
+    let p = im.atan2(re).to_degrees();
+    if p == -180.0 { 180.0 } else { p }
+}
+
 /// Mean amplitude and RMS phase (degrees, in (-180, 180]) of the unflagged complex cells.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ComplexStats {
@@ -309,7 +315,7 @@ pub fn complex_stats(values: &[(f32, f32)], flag: Option<&[bool]>, parallel: boo
                 continue;
             }
             let (re, im) = (f64::from(values[i].0), f64::from(values[i].1));
-            let phase = crate::phase::phase_deg(re, im);
+            let phase = phase_deg(re, im);
             p.n_unflagged += 1;
             // sqrt(re² + im²) of float32 components cannot overflow in f64, and is much
             // cheaper than hypot.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::paths::normalize_to_string;
 
 /// How deep below `--ms-root` an MS is looked for.
-const MAX_DEPTH: usize = 8;
+pub const MAX_DEPTH: usize = 8;
 
 /// What a name resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]

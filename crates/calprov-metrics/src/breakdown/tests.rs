@@ -104,3 +104,21 @@ proptest! {
         prop_assert!(close(ours.phase_sq_sum, whole.phase_sq_sum));
     }
 }
+
+#[test]
+fn rows_of_different_shapes_are_cut_by_their_own_cell_counts() {
+    // Three rows of 1, 3 and 2 cells: antenna 5 holds cells 0 and 4..6, antenna 6 cells 1..4.
+    let mut t = table(&[5, 6, 5], &[0, 0, 0], 1, &[false], &[1.0]);
+    t.row_cells = vec![1, 3, 2];
+    t.flag = Some(vec![true, false, false, true, false, true]);
+    t.snr = Some(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    t.cparam = Some(vec![(1.0, 0.0); 6]);
+    let b = breakdowns(&t, false).unwrap();
+    let grid = b.flag_grid.unwrap();
+    assert_eq!(grid.flagged, vec![vec![2], vec![1]]);
+    assert_eq!(grid.cells, vec![vec![3], vec![3]]);
+    // Antenna 5's unflagged SNR: cell 4 (5.0); antenna 6's: cells 1 and 2 (2.0, 3.0).
+    assert_eq!(b.by_antenna[0].snr_median_unflagged, Some(5.0));
+    assert_eq!(b.by_antenna[1].snr_median_unflagged, Some(2.5));
+    assert_eq!(b.snr_median_unflagged, Some(3.0));
+}

@@ -119,7 +119,8 @@ fn put_scalar<T: RowWord>(values: &[T], i: usize, hasher: &mut RowHasher) {
 pub fn row_groups(columns: &CaltableColumns, parallel: bool) -> Vec<Group> {
     let n = columns.n_rows;
     // Without a parameter column every row has no cells.
-    let (offsets, total) = columns.cell_offsets();
+    let offsets = columns.cell_offsets();
+    let total = offsets.total();
     let cparam = row_cells(columns.cparam.as_deref(), total);
     let fparam = row_cells(columns.fparam.as_deref(), total);
     let paramerr = row_cells(columns.paramerr.as_deref(), total);
@@ -140,7 +141,8 @@ pub fn row_groups(columns: &CaltableColumns, parallel: bool) -> Vec<Group> {
         put_scalar(&columns.spw, i, &mut content);
         put_scalar(&columns.field, i, &mut content);
         put_scalar(&columns.scan, i, &mut content);
-        let (start, len) = (offsets[i], offsets[i + 1] - offsets[i]);
+        let cells = offsets.range(i);
+        let (start, len) = (cells.start, cells.len());
         content.word(len as u64);
         put_cells(cparam, start, len, &mut content);
         put_cells(fparam, start, len, &mut content);

@@ -73,10 +73,17 @@ pub struct CaltableColumns {
 }
 
 impl CaltableColumns {
-    /// Where each row's part of the flattened array columns starts (`n_rows + 1` offsets: row
-    /// `i` holds cells `offsets[i]..offsets[i + 1]`), and the total; an array column of
-    /// another length does not line up with the rows.
-    pub fn cell_offsets(&self) -> (Vec<usize>, usize) {
+    /// Where each row's part of the flattened array columns lies; an array column whose
+    /// length is not [`CellOffsets::total`] does not line up with the rows.
+    pub fn cell_offsets(&self) -> CellOffsets {
+        let first = self.row_cells.first().copied().unwrap_or(0);
+        if self.row_cells.len() == self.n_rows && self.row_cells.iter().all(|c| *c == first) {
+            // Every row the same shape (any table CASA wrote): no table of offsets.
+            return CellOffsets::Uniform {
+                cells: first as usize,
+                rows: self.n_rows,
+            };
+        }
         let mut offsets = Vec::with_capacity(self.n_rows + 1);
         let mut total = 0usize;
         offsets.push(0);
@@ -84,7 +91,39 @@ impl CaltableColumns {
             total += self.row_cells.get(i).copied().unwrap_or(0) as usize;
             offsets.push(total);
         }
-        (offsets, total)
+        CellOffsets::Varying(offsets)
+    }
+}
+
+/// Where each row's cells lie in the flattened array columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CellOffsets {
+    /// Every row has `cells` cells.
+    Uniform {
+        /// Cells per row.
+        cells: usize,
+        /// Rows.
+        rows: usize,
+    },
+    /// Row `i` holds cells `offsets[i]..offsets[i + 1]` (`n_rows + 1` offsets).
+    Varying(Vec<usize>),
+}
+
+impl CellOffsets {
+    /// The cells of row `row`.
+    pub fn range(&self, row: usize) -> std::ops::Range<usize> {
+        match self {
+            CellOffsets::Uniform { cells, .. } => row * cells..(row + 1) * cells,
+            CellOffsets::Varying(offsets) => offsets[row]..offsets[row + 1],
+        }
+    }
+
+    /// All cells.
+    pub fn total(&self) -> usize {
+        match self {
+            CellOffsets::Uniform { cells, rows } => cells * rows,
+            CellOffsets::Varying(offsets) => offsets.last().copied().unwrap_or(0),
+        }
     }
 }
 
