@@ -163,6 +163,9 @@ pub struct ReportArgs {
     /// Only this set.
     #[arg(long)]
     pub set: Option<String>,
+    /// Do not verify the caltables (the changed-caltables list reads every table in scope).
+    #[arg(long)]
+    pub no_verify: bool,
     /// Tables verified at once for the changed-caltables list (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,

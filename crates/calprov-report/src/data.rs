@@ -35,8 +35,10 @@ pub struct ReportData {
     pub calendar: Vec<Day>,
     /// The latest failed tracking calls, newest first.
     pub latest_failures: Vec<Failure>,
-    /// Caltables that are not what their latest solve recorded (verify), newest solve first.
+    /// Caltables that are not what their latest solve recorded (verify), in path order.
     pub changed_tables: Vec<Changed>,
+    /// Whether the caltables were verified (`--no-verify` skips reading them).
+    pub verified: bool,
 }
 
 /// The longest calendar a report carries (about ten years).

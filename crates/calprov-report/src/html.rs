@@ -125,7 +125,9 @@ pub fn render(data: &ReportData) -> Result<String, PlotError> {
         page.push_str("</table>\n");
     }
     page.push_str("<h2>Changed caltables (verify)</h2>\n");
-    if data.changed_tables.is_empty() {
+    if !data.verified {
+        page.push_str("<p class=\"muted\">not checked (--no-verify)</p>\n");
+    } else if data.changed_tables.is_empty() {
         page.push_str("<p class=\"muted\">none: every verified caltable is what its latest solve recorded</p>\n");
     } else {
         page.push_str("<table class=\"list\"><tr><th>caltable</th><th>verdicts</th><th>what changed</th></tr>\n");

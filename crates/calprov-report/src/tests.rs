@@ -69,6 +69,7 @@ fn sample() -> ReportData {
             verdicts: "flags_edited".into(),
             detail: None,
         }],
+        verified: true,
         ..ReportData::default()
     }
 }

@@ -14,6 +14,7 @@ pub fn report(registry: &Registry, args: ReportArgs) -> Result<Exit, CliError> {
     let options = ReportOptions {
         set: args.set,
         since: parse_time("since", args.since.as_deref())?,
+        verify: !args.no_verify,
         jobs: args.jobs,
     };
     let data = report_data(registry, &options).map_err(|e| registry_or_data(e, "report"))?;

@@ -140,6 +140,17 @@ fn the_demo_report_loads_in_chromium_with_every_plot_and_no_console_error() {
         "{changed:?}"
     );
     assert_eq!(data["heatmap"]["antennas"].as_array().unwrap().len(), 14);
+    // Without verifying, the list says it was not checked; the figures are the same.
+    let quick =
+        stdout_json(&ok(calprov(&db, &["report", "--json", "--no-verify"])))["data"].clone();
+    assert_eq!(
+        (
+            quick["verified"].as_bool(),
+            quick["changed_tables"].as_array().map(Vec::len)
+        ),
+        (Some(false), Some(0))
+    );
+    assert_eq!(quick["totals"], data["totals"]);
 
     let Some(chromium) = chromium() else {
         return;
