@@ -234,25 +234,22 @@ pub fn compute_metrics_with(
         assessed_at,
         ..QualityMetrics::default()
     };
-    // The complex totals and the unflagged SNR median come from the breakdowns' pass;
-    // without it (no rows, or ids a grid cannot hold) they are reduced over the cells alone.
-    let (breakdowns, complex, snr_median_unflagged) = match second.breakdowns {
-        Some(b) => {
-            let (complex, median) = (b.complex, b.snr_median_unflagged);
-            (b, complex, median)
-        }
-        None => (
-            Default::default(),
-            columns
-                .cparam
-                .as_deref()
-                .map(|c| reduce::complex_stats(c, flag, parallel)),
-            columns
-                .snr
-                .as_deref()
-                .and_then(|snr| reduce::median_unflagged(snr, flag)),
-        ),
-    };
+    // The complex totals and the unflagged SNR median come from the breakdowns' pass; where
+    // it could not give them (no rows, ids a grid cannot hold, FLAG or CPARAM cells that do
+    // not line up with the rows) they are reduced over the cells alone, as before it.
+    let breakdowns = second.breakdowns.unwrap_or_default();
+    let complex = breakdowns.complex.or_else(|| {
+        columns
+            .cparam
+            .as_deref()
+            .map(|c| reduce::complex_stats(c, flag, parallel))
+    });
+    let snr_median_unflagged = breakdowns.snr_median_unflagged.or_else(|| {
+        columns
+            .snr
+            .as_deref()
+            .and_then(|snr| reduce::median_unflagged(snr, flag))
+    });
     if let (Some(flag), Some(n_true)) = (flag, second.n_true) {
         m.n_flag_cells = Some(flag.len() as u64);
         m.n_flag_true = Some(n_true as u64);

@@ -122,3 +122,16 @@ fn rows_of_different_shapes_are_cut_by_their_own_cell_counts() {
     assert_eq!(b.by_antenna[1].snr_median_unflagged, Some(2.5));
     assert_eq!(b.snr_median_unflagged, Some(3.0));
 }
+
+#[test]
+fn the_table_figures_survive_cells_that_do_not_line_up_with_rows() {
+    // No parameter column: the rows hold no cells, but SNR and FLAG agree with each other.
+    let mut t = table(&[1, 2], &[0, 0], 2, &[false, true], &[3.0, 4.0]);
+    t.cparam = None;
+    t.row_cells = vec![0, 0];
+    let m = crate::compute_metrics(&t, &crate::QaThresholds::default(), 0.0);
+    assert_eq!(m.snr_median_unflagged, Some(3.0));
+    assert_eq!(m.snr_mean_unflagged, Some(3.0));
+    assert_eq!(m.by_antenna.len(), 2);
+    assert!(m.by_antenna.iter().all(|g| g.snr_median_unflagged.is_none()));
+}
