@@ -15,13 +15,13 @@ use serde::{Deserialize, Serialize};
 use crate::reader::{CaltableColumns, CellOffsets};
 use crate::reduce::{ComplexStats, median_f32_in_place, phase_deg};
 
-/// Rows per chunk.
+/// Rows per chunk (at least).
 const ROWS_PER_CHUNK: usize = 1 << 14;
 
 /// More distinct (antenna, spw) pairs than this and the breakdowns are left out: a table
-/// CASA wrote has a few hundred antennas and spws at most, and a damaged one must not make
-/// calprov allocate a grid of its garbage ids.
-pub const MAX_GRID: usize = 1 << 20;
+/// CASA wrote has at most a few hundred antennas times a few dozen spws, and a damaged one
+/// must not make calprov allocate (and store) a grid of its garbage ids.
+pub const MAX_GRID: usize = 1 << 16;
 
 /// The quality of the solutions of one antenna or one spectral window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,8 +179,11 @@ pub fn breakdowns(columns: &CaltableColumns, parallel: bool) -> Option<Breakdown
         cparam,
         ns,
     };
-    let starts: Vec<usize> = (0..n).step_by(ROWS_PER_CHUNK).collect();
-    let chunk_of = |s: &usize| rows.reduce(*s, (*s + ROWS_PER_CHUNK).min(n), na * ns);
+    // Each chunk has a grid of its own: with many pairs the chunks grow, so that all the
+    // grids together stay within a few bytes per row.
+    let chunk_rows = ROWS_PER_CHUNK.max(na * ns * 4);
+    let starts: Vec<usize> = (0..n).step_by(chunk_rows).collect();
+    let chunk_of = |s: &usize| rows.reduce(*s, (*s + chunk_rows).min(n), na * ns);
     let chunks: Vec<Vec<Acc>> = if parallel {
         starts.par_iter().map(chunk_of).collect()
     } else {
@@ -200,7 +203,7 @@ pub fn breakdowns(columns: &CaltableColumns, parallel: bool) -> Option<Breakdown
         cparam: cparam.is_some(),
         grid,
     };
-    let medians = rows.snr_medians(&table, &chunks, &starts, parallel);
+    let medians = rows.snr_medians(&table, &chunks, &starts, chunk_rows, parallel);
     Some(table.into_breakdowns(medians))
 }
 
@@ -267,6 +270,7 @@ impl Rows<'_> {
         table: &Table,
         chunks: &[Vec<Acc>],
         starts: &[usize],
+        chunk_rows: usize,
         parallel: bool,
     ) -> Medians {
         let (Some(values), Some(flag)) = (self.snr, self.flag) else {
@@ -304,7 +308,7 @@ impl Rows<'_> {
         let n = self.columns.n_rows;
         let fill = |((mut antenna, mut spw), start): (ChunkParts<'_>, &usize)| {
             let (mut at_antenna, mut at_spw) = (vec![0usize; na], vec![0usize; ns]);
-            for row in *start..(*start + ROWS_PER_CHUNK).min(n) {
+            for row in *start..(*start + chunk_rows).min(n) {
                 let (a, s) = self.pair(row);
                 for i in self.offsets.range(row) {
                     if !flag[i] && !values[i].is_nan() {

@@ -133,5 +133,22 @@ fn the_table_figures_survive_cells_that_do_not_line_up_with_rows() {
     assert_eq!(m.snr_median_unflagged, Some(3.0));
     assert_eq!(m.snr_mean_unflagged, Some(3.0));
     assert_eq!(m.by_antenna.len(), 2);
-    assert!(m.by_antenna.iter().all(|g| g.snr_median_unflagged.is_none()));
+    assert!(
+        m.by_antenna
+            .iter()
+            .all(|g| g.snr_median_unflagged.is_none())
+    );
+}
+
+#[test]
+fn garbage_ids_get_no_breakdown_but_the_table_keeps_its_figures() {
+    // 300 x 300 distinct pairs: more than a grid holds.
+    let ants: Vec<i32> = (0..90_000).map(|i| i / 300).collect();
+    let spws: Vec<i32> = (0..90_000).map(|i| i % 300).collect();
+    let t = table(&ants, &spws, 1, &[false, true], &[2.0, 9.0]);
+    assert!(breakdowns(&t, false).is_none());
+    let m = crate::compute_metrics(&t, &crate::QaThresholds::default(), 0.0);
+    assert!(m.by_antenna.is_empty() && m.flag_grid.is_none());
+    assert_eq!(m.snr_median_unflagged, Some(2.0));
+    assert_eq!(m.cparam_n_unflagged, Some(45_000));
 }
