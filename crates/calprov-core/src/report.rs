@@ -108,8 +108,12 @@ pub fn report_data(registry: &Registry, options: &ReportOptions) -> Result<Repor
     let calendar = match days.fold(None, |span: Option<(i64, i64)>, d| {
         Some(span.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))))
     }) {
-        // One day either side, as the plots' axes show.
-        Some((lo, hi)) if hi - lo < CALENDAR_DAYS => (lo - 1..=hi + 1).map(day).collect(),
+        // One day either side, as the plots' axes show (saturating: the days come from
+        // the registry's times, which an absurd value must not overflow).
+        Some((lo, hi)) if hi.saturating_sub(lo) < CALENDAR_DAYS => (lo.saturating_sub(1)
+            ..=hi.saturating_add(1))
+            .map(day)
+            .collect(),
         _ => Vec::new(),
     };
     let generated_at = unix_now();

@@ -42,14 +42,23 @@ fn day_range<'a>(
         calendar.iter().map(|d| (d.day, d.date.clone())).collect();
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
     for d in days {
-        lo = lo.min(d.day);
-        hi = hi.max(d.day);
+        lo = lo.min(x_of(d.day));
+        hi = hi.max(x_of(d.day));
         labels.entry(d.day).or_insert_with(|| d.date.clone());
     }
     if lo > hi {
         (lo, hi) = (0, 0);
     }
     ((lo - 1)..(hi + 2), labels)
+}
+
+/// Days further than this from 1970 are drawn at this distance: a registry's times are
+/// its users' data, and an absurd one must not overflow the axis arithmetic.
+const MAX_DAY: i64 = 1_000_000;
+
+/// A day's position on a time axis.
+fn x_of(day: i64) -> i64 {
+    day.clamp(-MAX_DAY, MAX_DAY)
 }
 
 /// Whole numbers only: counts have no fractions.
@@ -93,7 +102,7 @@ fn time_chart(
         }
         for (i, (name, points)) in series.iter().enumerate() {
             let colour = PALETTE[i % PALETTE.len()];
-            let points: Vec<(i64, f64)> = points.clone();
+            let points: Vec<(i64, f64)> = points.iter().map(|(d, v)| (x_of(*d), *v)).collect();
             chart
                 .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
                 .label(name.as_str())

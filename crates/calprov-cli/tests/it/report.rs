@@ -192,3 +192,27 @@ fn the_demo_report_loads_in_chromium_with_every_plot_and_no_console_error() {
     let (_, console) = run_chromium(&chromium, &bad, &["--dump-dom"]);
     assert!(!console.is_empty(), "a blocked load was not reported");
 }
+
+#[test]
+fn absurd_times_in_the_registry_still_make_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("registry.sqlite3");
+    create_shape(&db, Shape::CurrentPython, 3);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE caltables SET created_at = 1e300 WHERE id = 1; \
+         UPDATE caltables SET created_at = -1e300 WHERE id = 2; \
+         UPDATE caltables SET quality_metrics = '{\"qa_passed\": true, \"assessed_at\": 1e308}' WHERE id = 3;",
+    )
+    .unwrap();
+    drop(conn);
+    let page = dir.path().join("report.html");
+    let out = ok(calprov(
+        &db,
+        &["report", "--json", "--html", page.to_str().unwrap()],
+    ));
+    let data = stdout_json(&out)["data"].clone();
+    assert_eq!(data["totals"]["caltables"], 3);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("<div class=\"plot\"><svg").count(), PLOTS);
+}

@@ -18,9 +18,10 @@ const HAS_PROVENANCE: &str = "(source_ms_path IS NOT NULL OR solver_command IS N
      OR solver_version IS NOT NULL OR solver_params IS NOT NULL OR quality_metrics IS NOT NULL)";
 
 /// Days since 1970 of a unix-seconds column (truncated: registry times are after 1970, and
-/// the bundled SQLite has no math functions).
+/// the bundled SQLite has no math functions), kept within a million days of 1970 so that an
+/// absurd time in a user's registry cannot overflow the calendar arithmetic.
 fn day_of(column: &str) -> String {
-    format!("CAST({column} / 86400.0 AS INTEGER)")
+    format!("CAST(max(-1000000, min(1000000, {column} / 86400.0)) AS INTEGER)")
 }
 
 /// A count column (SQLite integers are signed).
