@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use calprov_core::{NewCaltable, RegisterMode, Registry};
+
 use crate::{read_table_files, testdata};
 
 /// The real tables copied.
@@ -32,6 +34,24 @@ pub fn table_copies(dir: &Path) -> Vec<PathBuf> {
         }
     }
     tables
+}
+
+/// A registry at `db` with `tables` registered in set `bench`, without provenance.
+pub fn registry_of(db: &Path, tables: &[PathBuf]) -> Registry {
+    let mut registry = Registry::open(db).expect("open the bench registry");
+    let rows: Vec<NewCaltable> = tables
+        .iter()
+        .map(|path| NewCaltable {
+            path: path.to_string_lossy().into_owned(),
+            table_type: "G".into(),
+            order_index: 40,
+            ..NewCaltable::default()
+        })
+        .collect();
+    registry
+        .register_set("bench", &rows, RegisterMode::Upsert)
+        .expect("register the bench tables");
+    registry
 }
 
 /// Every file of a table and its subtables, read: what any reader must at least do.

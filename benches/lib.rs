@@ -7,7 +7,7 @@ use rusqlite::{Connection, params};
 mod copies;
 mod lineage_fixture;
 
-pub use copies::{COPIES, REAL_TABLES, read_tree, table_copies};
+pub use copies::{COPIES, REAL_TABLES, read_tree, registry_of, table_copies};
 
 pub use lineage_fixture::{
     CHAIN, HUB_BLOCKS, LineageFixture, lineage_fixture, write_lineage_registry,

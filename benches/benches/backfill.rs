@@ -6,30 +6,16 @@
 
 use std::sync::atomic::AtomicBool;
 
-use calprov_benches::{read_tree, table_copies};
+use calprov_benches::{read_tree, registry_of, table_copies};
+use calprov_core::Registry;
 use calprov_core::backfill::{BackfillOptions, backfill};
-use calprov_core::{NewCaltable, RegisterMode, Registry};
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn backfill_10k(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let tables = table_copies(dir.path());
     let pristine = dir.path().join("pristine.sqlite3");
-    {
-        let mut registry = Registry::open(&pristine).unwrap();
-        let rows: Vec<NewCaltable> = tables
-            .iter()
-            .map(|path| NewCaltable {
-                path: path.to_string_lossy().into_owned(),
-                table_type: "G".into(),
-                order_index: 40,
-                ..NewCaltable::default()
-            })
-            .collect();
-        registry
-            .register_set("bench", &rows, RegisterMode::Upsert)
-            .unwrap();
-    }
+    drop(registry_of(&pristine, &tables));
     let mut group = c.benchmark_group("backfill");
     calprov_benches::configure(&mut group, 10, 2);
     group.bench_function(BenchmarkId::new("io_floor", "10k"), |b| {

@@ -4,11 +4,8 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use calprov_benches::{COPIES, REAL_TABLES, read_tree, table_copies};
-use calprov_core::{
-    NewCaltable, RegisterMode, Registry, SolveRecord, TrackConfig, TrackOutcome, track_after_solve,
-    verify_many,
-};
+use calprov_benches::{COPIES, REAL_TABLES, read_tree, registry_of, table_copies};
+use calprov_core::{SolveRecord, TrackConfig, TrackOutcome, track_after_solve, verify_many};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
@@ -16,19 +13,7 @@ fn verify_all(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let tables = table_copies(dir.path());
     let db = dir.path().join("registry.sqlite3");
-    let mut registry = Registry::open(&db).unwrap();
-    let rows: Vec<NewCaltable> = tables
-        .iter()
-        .map(|path| NewCaltable {
-            path: path.to_string_lossy().into_owned(),
-            table_type: "G".into(),
-            order_index: 40,
-            ..NewCaltable::default()
-        })
-        .collect();
-    registry
-        .register_set("bench", &rows, RegisterMode::Upsert)
-        .unwrap();
+    let mut registry = registry_of(&db, &tables);
     let config = TrackConfig::default();
     for path in &tables {
         let caltable = path.to_string_lossy().into_owned();
