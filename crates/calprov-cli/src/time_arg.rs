@@ -89,21 +89,8 @@ mod tests {
     }
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC, for people.
-pub fn format_utc(seconds: f64) -> String {
-    if !seconds.is_finite() {
-        return "-".to_owned();
-    }
-    let total = seconds.floor() as i64;
-    let (days, rest) = (total.div_euclid(86_400), total.rem_euclid(86_400));
-    let (year, month, day) = calprov_core::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC, for people: the core's one calendar.
+pub use calprov_core::format_utc;
 
 #[cfg(test)]
 mod format_tests {

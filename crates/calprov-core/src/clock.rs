@@ -33,14 +33,18 @@ pub fn utc_date(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC) of unix seconds.
-pub fn utc_minute(secs: f64) -> String {
-    let secs = secs.floor() as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC, for people (`-` when not a time).
+pub fn format_utc(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "-".to_owned();
+    }
+    let total = seconds.floor() as i64;
+    let (days, rest) = (total.div_euclid(86_400), total.rem_euclid(86_400));
     format!(
-        "{} {:02}:{:02}",
+        "{} {:02}:{:02}:{:02}",
         utc_date(days),
         rest / 3600,
-        rest % 3600 / 60
+        rest % 3600 / 60,
+        rest % 60
     )
 }

@@ -84,7 +84,7 @@ pub use caltable_row::{
     CaltableRecord, NewCaltable, Provenance, ProvenanceUpdate, RegisterMode, RegisterSummary,
     STATUSES, SetSummary, registrable_columns,
 };
-pub use clock::{civil_from_days, unix_now};
+pub use clock::{civil_from_days, format_utc, unix_now};
 pub use error::Error;
 pub use registry::{
     ORIGIN_IMPORTED, Recall, RecordResult, RecordedFingerprint, Registry, SolveEntry,

@@ -11,7 +11,7 @@ use calprov_report::data::{
 };
 pub use calprov_report::{PLOT_CLASS, PLOTS, PlotError, render as render_html};
 
-use crate::clock::{unix_now, utc_date, utc_minute};
+use crate::clock::{format_utc, unix_now, utc_date};
 use crate::{Error, Registry, verify_many};
 
 /// Sets drawn in the coverage plot: the largest ones.
@@ -119,7 +119,7 @@ pub fn report_data(registry: &Registry, options: &ReportOptions) -> Result<Repor
     let generated_at = unix_now();
     Ok(ReportData {
         generated_at,
-        generated: format!("{} UTC", utc_minute(generated_at)),
+        generated: format!("{} UTC", format_utc(generated_at)),
         since: options.since,
         set: options.set.clone(),
         registry: registry.path().display().to_string(),

@@ -8,7 +8,7 @@ use rusqlite::params;
 
 use super::Registry;
 use crate::Error;
-use crate::clock::utc_minute;
+use crate::clock::format_utc;
 
 /// The caltables in scope: `?1` the set or NULL.
 const IN_SCOPE: &str = "(?1 IS NULL OR set_name = ?1)";
@@ -277,7 +277,7 @@ impl Registry {
             "failures for the report",
             |r| {
                 Ok(Failure {
-                    at: utc_minute(r.get(0)?),
+                    at: format_utc(r.get(0)?),
                     caltable: r.get(1)?,
                     outcome: r.get(2)?,
                     kind: r.get(3)?,
