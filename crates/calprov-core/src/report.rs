@@ -9,7 +9,7 @@ use calprov_report::data::{
     CALENDAR_DAYS, Changed, CoveragePoint, CoverageSeries, Day, Histogram, QaDay, VersionPoint,
     VersionSeries,
 };
-pub use calprov_report::{PLOT_CLASS, PLOTS, PlotError, render as render_html};
+pub use calprov_report::{PLOTS, PlotError, render as render_html};
 
 use crate::clock::{format_utc, unix_now, utc_date};
 use crate::{Error, Registry, verify_many};
