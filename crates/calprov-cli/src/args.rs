@@ -8,8 +8,9 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "calprov", version, about)]
 pub struct Cli {
-    /// The registry file (else PIPELINE_DB, CAL_REGISTRY_DB, $PIPELINE_STATE_DIR, default).
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The registry: a file, or a postgres:// URL (else PIPELINE_DB, CAL_REGISTRY_DB,
+    /// $PIPELINE_STATE_DIR, default).
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Seconds to wait for another process's registry lock before giving up.
     #[arg(long, global = true, default_value_t = 30.0, value_name = "SECONDS")]
@@ -27,8 +28,11 @@ pub struct Cli {
 pub enum Command {
     /// Create or adopt the registry and bring its schema up to date.
     Init(JsonFlag),
-    /// Print which registry file would be used, and which rule chose it.
+    /// Print which registry would be used (file or PostgreSQL), and which rule chose it.
     Where(JsonFlag),
+    /// Copy a whole registry (history and lineage included) into an empty one, SQLite to
+    /// PostgreSQL or back, in one transaction, verified row by row.
+    Copy(CopyArgs),
     /// Register one caltable (or update it, keeping its provenance).
     Register(RegisterArgs),
     /// Register every caltable directory named PREFIX*, typed by suffix.
@@ -337,6 +341,20 @@ pub struct DemoArgs {
     /// Where to write the registry and the caltables.
     #[arg(long, default_value = "calprov-demo")]
     pub dir: PathBuf,
+}
+
+/// `copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The registry to copy: a file or a postgres:// URL.
+    #[arg(long, value_name = "PATH|URL")]
+    pub from: PathBuf,
+    /// The empty registry to copy into (created and migrated if needed).
+    #[arg(long, value_name = "PATH|URL")]
+    pub to: PathBuf,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--json`.

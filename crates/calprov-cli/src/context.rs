@@ -4,8 +4,11 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use calprov_core::db_path::{DbLocation, ensure_parent_dir, resolve_db_path};
+use calprov_core::db_path::{
+    DbLocation, RegistryAddress, ensure_parent_dir, pg_environment, resolve_db_path,
+};
 use calprov_core::env::Environment;
+use calprov_core::postgres::PgEnvironment;
 use calprov_core::{OpenOptions, Registry, TrackConfig};
 
 use crate::args::Cli;
@@ -24,7 +27,9 @@ pub struct Context {
 impl Context {
     /// Decides the registry location from the environment snapshot taken at start.
     pub fn new(cli: &Cli, environment: Environment) -> Result<Self, CliError> {
-        let location = resolve_db_path(cli.db.as_deref(), &environment);
+        let location = resolve_db_path(cli.db.as_deref(), &environment)
+            .map_err(anyhow::Error::from)
+            .exit(Exit::Usage)?;
         let busy_timeout = Duration::try_from_secs_f64(cli.busy_timeout)
             .map_err(|_| anyhow::anyhow!("--busy-timeout must be a non-negative number of seconds"))
             .exit(Exit::Usage)?;
@@ -50,9 +55,21 @@ impl Context {
     /// opens it. Tracking commands turn an error into a `Failed` outcome; the others use
     /// [`Context::open`].
     pub fn try_open(&self) -> anyhow::Result<Registry> {
+        let RegistryAddress::File(path) = &self.location.address else {
+            anyhow::bail!(
+                "registry {} chosen by {}: PostgreSQL registries work with `calprov where`, `init` and `copy` so far; this command needs an SQLite registry",
+                self.location.address,
+                self.location.rule
+            );
+        };
         ensure_parent_dir(&self.location)?;
-        Registry::open_with(&self.location.path, &self.open_options())
+        Registry::open_with(path, &self.open_options())
             .with_context(|| format!("registry chosen by {}", self.location.rule))
+    }
+
+    /// libpq's credentials from the environment snapshot, for PostgreSQL registries.
+    pub fn pg_environment(&self) -> PgEnvironment {
+        pg_environment(&self.environment)
     }
 
     /// [`Context::try_open`] with failures mapped to exit status 3.

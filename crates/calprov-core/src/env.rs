@@ -26,8 +26,15 @@ pub const PATH: &str = "PATH";
 /// The CLI's log filter (`warn`, `debug`, `calprov_core=debug`, ...).
 pub const CALPROV_LOG: &str = "CALPROV_LOG";
 
+/// libpq's user, for a PostgreSQL URL that names none.
+pub const PGUSER: &str = "PGUSER";
+/// libpq's password, for a PostgreSQL URL that holds none.
+pub const PGPASSWORD: &str = "PGPASSWORD";
+/// libpq's password file (`~/.pgpass` when unset).
+pub const PGPASSFILE: &str = "PGPASSFILE";
+
 /// A snapshot of the variables calprov reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Environment {
     /// `PIPELINE_DB`.
     pub pipeline_db: Option<OsString>,
@@ -47,11 +54,38 @@ pub struct Environment {
     pub path: Option<OsString>,
     /// `CALPROV_LOG`.
     pub calprov_log: Option<String>,
+    /// `PGUSER`.
+    pub pguser: Option<String>,
+    /// `PGPASSWORD` (never printed: `Environment`'s `Debug` hides it).
+    pub pgpassword: Option<String>,
+    /// `PGPASSFILE`.
+    pub pgpassfile: Option<OsString>,
     /// The working directory (not a variable, but part of the same snapshot): recorded with
     /// each solve, and what relative input paths are taken against.
     pub cwd: Option<PathBuf>,
     /// The host name, recorded with each solve.
     pub host: Option<String>,
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field("pipeline_db", &self.pipeline_db)
+            .field("cal_registry_db", &self.cal_registry_db)
+            .field("pipeline_state_dir", &self.pipeline_state_dir)
+            .field("casa_version", &self.casa_version)
+            .field("calprov_python", &self.calprov_python)
+            .field("xdg_state_home", &self.xdg_state_home)
+            .field("home", &self.home)
+            .field("path", &self.path)
+            .field("calprov_log", &self.calprov_log)
+            .field("pguser", &self.pguser)
+            .field("pgpassword", &self.pgpassword.as_ref().map(|_| "<hidden>"))
+            .field("pgpassfile", &self.pgpassfile)
+            .field("cwd", &self.cwd)
+            .field("host", &self.host)
+            .finish()
+    }
 }
 
 impl Environment {
@@ -68,6 +102,9 @@ impl Environment {
             home: os(HOME),
             path: os(PATH),
             calprov_log: os(CALPROV_LOG).and_then(|v| v.into_string().ok()),
+            pguser: os(PGUSER).and_then(|v| v.into_string().ok()),
+            pgpassword: os(PGPASSWORD).and_then(|v| v.into_string().ok()),
+            pgpassfile: os(PGPASSFILE),
             cwd: std::env::current_dir().ok(),
             host: std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .ok()

@@ -102,6 +102,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A registry cannot be copied as asked (a target that is not empty, a row whose value
+    /// the target's column cannot hold, a copy that does not read back the same).
+    #[error("copy from {from} to {to}: {message}")]
+    Copy {
+        /// The source registry (a URL without its password).
+        from: String,
+        /// The target registry (a URL without its password).
+        to: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The worker threads of a parallel operation could not be started.
     #[error("cannot start {jobs} worker threads")]
     Threads {

@@ -365,14 +365,14 @@ fn db_path_precedence_and_disagreement_warnings() {
         ("CAL_REGISTRY_DB", "/b.db"),
         ("PIPELINE_STATE_DIR", "/state"),
     ]);
-    let explicit = resolve_db_path(Some(Path::new("/x.db")), &all);
+    let explicit = resolve_db_path(Some(Path::new("/x.db")), &all).expect("a file location");
     assert_eq!(
-        (explicit.path.as_path(), explicit.rule),
+        (explicit.file().expect("a file"), explicit.rule),
         (Path::new("/x.db"), DbRule::Explicit)
     );
-    let loc = resolve_db_path(None, &all);
+    let loc = resolve_db_path(None, &all).expect("a file location");
     assert_eq!(
-        (loc.path.as_path(), loc.rule),
+        (loc.file().expect("a file"), loc.rule),
         (Path::new("/a.db"), DbRule::PipelineDb)
     );
     assert_eq!(loc.warnings.len(), 2, "{:?}", loc.warnings);
@@ -382,11 +382,13 @@ fn db_path_precedence_and_disagreement_warnings() {
             ("CAL_REGISTRY_DB", "/b.db"),
             ("PIPELINE_STATE_DIR", "/state"),
         ]),
-    );
+    )
+    .expect("a file location");
     assert_eq!(loc.rule, DbRule::CalRegistryDb);
-    let loc = resolve_db_path(None, &env_with(&[("PIPELINE_STATE_DIR", "/state")]));
+    let loc = resolve_db_path(None, &env_with(&[("PIPELINE_STATE_DIR", "/state")]))
+        .expect("a file location");
     assert_eq!(
-        (loc.path.as_path(), loc.rule),
+        (loc.file().expect("a file"), loc.rule),
         (
             Path::new("/state/cal_registry.sqlite3"),
             DbRule::PipelineStateDir
@@ -399,11 +401,12 @@ fn db_path_precedence_and_disagreement_warnings() {
             ("PIPELINE_DB", "/state/cal_registry.sqlite3"),
             ("PIPELINE_STATE_DIR", "/state/"),
         ]),
-    );
+    )
+    .expect("a file location");
     assert!(agree.warnings.is_empty(), "{:?}", agree.warnings);
-    let loc = resolve_db_path(None, &env_with(&[]));
+    let loc = resolve_db_path(None, &env_with(&[])).expect("a file location");
     assert_eq!(
-        (loc.path.as_path(), loc.rule),
+        (loc.file().expect("a file"), loc.rule),
         (
             Path::new("/home/op/.local/state/calprov/cal_registry.sqlite3"),
             DbRule::Default

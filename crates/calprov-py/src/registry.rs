@@ -40,6 +40,8 @@ pub struct Registry {
     /// `None` once closed.
     inner: Mutex<Option<Open>>,
     location: DbLocation,
+    /// The registry file (`location`'s, which is always a file here).
+    path: PathBuf,
     busy_timeout: Duration,
 }
 
@@ -71,7 +73,7 @@ impl Registry {
                 Some(open) => Ok(call(&mut open.registry)),
                 None => Err(RegistryError::new_err(format!(
                     "registry {} is closed",
-                    self.location.path.display()
+                    self.path.display()
                 ))),
             }
         })
@@ -212,14 +214,14 @@ impl Registry {
         let busy_timeout = Duration::try_from_secs_f64(busy_timeout).map_err(|_| {
             PyValueError::new_err("busy_timeout must be a non-negative number of seconds")
         })?;
-        if let Some(url) = path_or_url.as_deref().and_then(Path::to_str)
-            && (url.starts_with("postgres://") || url.starts_with("postgresql://"))
-        {
-            return Err(RegistryError::new_err(
-                "this calprov does not support PostgreSQL registries yet: give the path of a SQLite registry",
-            ));
-        }
-        let location = resolve_db_path(path_or_url.as_deref(), &Environment::from_process());
+        let location = resolve_db_path(path_or_url.as_deref(), &Environment::from_process())
+            .map_err(|e| RegistryError::new_err(calprov_core::chain(&e)))?;
+        let Some(path) = location.file().map(Path::to_path_buf) else {
+            return Err(RegistryError::new_err(format!(
+                "registry {} chosen by {}: this calprov does not support PostgreSQL registries in Python yet",
+                location.address, location.rule
+            )));
+        };
         for warning in &location.warnings {
             log_warning(py, warning);
         }
@@ -227,13 +229,13 @@ impl Registry {
             busy_timeout,
             ..OpenOptions::default()
         };
-        let (held, foreign) = Held::before_open(&location.path);
+        let (held, foreign) = Held::before_open(&path);
         if let Some(warning) = foreign {
             log_warning(py, &warning);
         }
         let registry = py.detach(|| {
             ensure_parent_dir(&location).map_err(|e| RegistryError::new_err(e.to_string()))?;
-            calprov_core::Registry::open_with(&location.path, &options).map_err(|e| {
+            calprov_core::Registry::open_with(&path, &options).map_err(|e| {
                 RegistryError::new_err(format!(
                     "registry chosen by {}: {}",
                     location.rule,
@@ -248,6 +250,7 @@ impl Registry {
         Ok(Self {
             inner: Mutex::new(Some(open)),
             location,
+            path,
             busy_timeout,
         })
     }
@@ -255,7 +258,7 @@ impl Registry {
     /// The registry file.
     #[getter]
     fn path(&self) -> String {
-        path_text(&self.location.path)
+        path_text(&self.path)
     }
 
     /// The rule that chose the file (`explicit path`, `PIPELINE_DB`, ..., `default location`).
@@ -488,7 +491,7 @@ impl Registry {
     }
 
     fn __repr__(&self) -> String {
-        format!("Registry({:?})", path_text(&self.location.path))
+        format!("Registry({:?})", path_text(&self.path))
     }
 }
 

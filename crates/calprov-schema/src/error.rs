@@ -96,4 +96,58 @@ pub enum Error {
         #[source]
         source: refinery::Error,
     },
+    /// A PostgreSQL URL that cannot be used (the message never holds the password).
+    #[error("invalid PostgreSQL registry URL: {message}")]
+    PgUrl {
+        /// What is wrong.
+        message: String,
+    },
+    /// A call to a PostgreSQL registry failed.
+    #[error("PostgreSQL registry {target}: {action} failed ({})", kind.name())]
+    Postgres {
+        /// The registry URL without its password.
+        target: String,
+        /// What calprov was doing.
+        action: &'static str,
+        /// What kind of failure it was.
+        kind: crate::postgres::PgFailure,
+        /// What the client or server said.
+        #[source]
+        source: postgres::Error,
+    },
+    /// Another process held a PostgreSQL registry's migration lock for longer than allowed.
+    #[error(
+        "PostgreSQL registry {target}: timed out after {waited:?} waiting for another process's migration"
+    )]
+    PgLockTimeout {
+        /// The registry URL without its password.
+        target: String,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// A PostgreSQL registry's schema is not one calprov can use or migrate.
+    #[error("PostgreSQL registry {target}: {message}")]
+    PgSchema {
+        /// The registry URL without its password.
+        target: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// A failed PostgreSQL call on `target`, classified.
+    pub fn postgres(
+        target: &crate::postgres::PgTarget,
+        action: &'static str,
+        source: postgres::Error,
+    ) -> Self {
+        let kind = crate::postgres::classify(&source, action == "connect");
+        Error::Postgres {
+            target: target.shown().to_owned(),
+            action,
+            kind,
+            source,
+        }
+    }
 }

@@ -7,12 +7,15 @@ pub mod disk_space;
 mod error;
 mod lock;
 mod migrate;
+pub mod postgres;
 mod shape;
+pub mod tables;
 
 pub use connection::{OpenOptions, begin_immediate, open_registry};
 pub use error::Error;
 pub use migrate::{MigrationReport, latest_version, migrate};
 pub use shape::{LEGACY_COLUMNS, PROVENANCE_COLUMNS, RegistryShape, detect_shape};
+pub use tables::{ColumnType, REGISTRY_TABLES, TableSpec};
 
 /// The name of the registry table shared with the Python pipeline.
 pub const CALTABLES: &str = "caltables";

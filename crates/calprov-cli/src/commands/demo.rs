@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use calprov_core::caltable::{SyntheticKind, SyntheticSpec, write_synthetic_caltable};
-use calprov_core::db_path::{DbLocation, DbRule, resolve_db_path};
+use calprov_core::db_path::{
+    DbLocation, DbRule, REGISTRY_FILE_NAME, RegistryAddress, resolve_db_path,
+};
 use calprov_core::env::Environment;
 use calprov_core::export::{ExportFormat, ExportRequest, ExportScope, export};
 use calprov_core::{
@@ -44,7 +46,12 @@ pub fn run(ctx: &Context, explicit_db: bool, args: DemoArgs) -> Result<Exit, Cli
         };
         &demo_ctx
     };
-    let registry_path = ctx.location.path.clone();
+    let Some(registry_path) = ctx.location.file().map(Path::to_path_buf) else {
+        return Err(anyhow::anyhow!(
+            "the demo writes an SQLite registry: give --db a file, or no --db"
+        ))
+        .exit(Exit::Usage);
+    };
     let prefix = dir.join("obs1");
     let ms = dir.join("obs1.ms").to_string_lossy().into_owned();
     let tables: [(&str, SyntheticKind, usize, usize); 3] = [
@@ -223,7 +230,12 @@ fn demo_location(dir: &Path) -> DbLocation {
         pipeline_state_dir: Some(dir.as_os_str().to_owned()),
         ..Environment::default()
     };
-    let location = resolve_db_path(None, &environment);
+    // A state directory always gives a file; there is no URL to fail on.
+    let location = resolve_db_path(None, &environment).unwrap_or_else(|_| DbLocation {
+        address: RegistryAddress::File(dir.join(REGISTRY_FILE_NAME)),
+        rule: DbRule::PipelineStateDir,
+        warnings: Vec::new(),
+    });
     debug_assert_eq!(location.rule, DbRule::PipelineStateDir);
     location
 }

@@ -4,6 +4,7 @@
 mod backfill;
 mod caltable;
 mod casa;
+mod copy;
 mod demo;
 mod export;
 mod init;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli, environment: Environment) -> Result<Exit, CliError> {
     match cli.command {
         Command::Where(flag) => where_(&ctx, flag.json),
         Command::Init(flag) => init::run(&ctx, flag.json),
+        Command::Copy(args) => copy::run(&ctx, args),
         Command::Register(args) => register::register(&mut ctx.open()?, args),
         Command::RegisterPrefix(args) => register::register_prefix(&mut ctx.open()?, args),
         Command::Retire(args) => register::retire(&mut ctx.open()?, args),
@@ -62,8 +64,9 @@ fn where_(ctx: &Context, json: bool) -> Result<Exit, CliError> {
         output::print_json("where", &ctx.location)?;
     } else {
         output::print_text(&format!(
-            "{}\n(decided by: {})",
-            ctx.location.path.display(),
+            "{}\n(backend: {}; decided by: {})",
+            ctx.location.address,
+            ctx.location.address.backend(),
             ctx.location.rule
         ))?;
     }

@@ -1,0 +1,148 @@
+//! One value of a registry row, as both backends can hold it, and the rules that turn what a
+//! backend returns into it (pure: tested without a database).
+
+use calprov_schema::ColumnType;
+
+/// A value of one column of one row.
+#[derive(Debug, Clone)]
+pub(crate) enum Cell {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// Equality as a copy must keep it: reals by their bits (so `-0.0` and `0.0` differ and a
+/// NaN equals itself), everything else by value.
+impl PartialEq for Cell {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Cell::Null, Cell::Null) => true,
+            (Cell::Integer(a), Cell::Integer(b)) => a == b,
+            (Cell::Real(a), Cell::Real(b)) => a.to_bits() == b.to_bits(),
+            (Cell::Text(a), Cell::Text(b)) => a == b,
+            (Cell::Blob(a), Cell::Blob(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Null => f.write_str("NULL"),
+            Cell::Integer(v) => write!(f, "{v}"),
+            Cell::Real(v) => write!(f, "{v:?}"),
+            Cell::Text(v) if v.chars().count() > 60 => {
+                let head: String = v.chars().take(60).collect();
+                write!(f, "{head:?}...")
+            }
+            Cell::Text(v) => write!(f, "{v:?}"),
+            Cell::Blob(v) => write!(f, "a blob of {} bytes", v.len()),
+        }
+    }
+}
+
+/// A value as SQLite stores it, before it is checked against its column's type.
+pub(crate) enum Stored<'a> {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(&'a [u8]),
+    Blob(&'a [u8]),
+}
+
+/// The cell a stored SQLite value becomes in a column of type `ty`, or why it cannot.
+///
+/// SQLite keeps whatever a writer gave it; the other backend keeps only its column's type.
+/// An integer in a real column is the same number (SQLite's REAL affinity would have
+/// converted it), an integral real in an integer column too; anything else is refused
+/// rather than changed.
+pub(crate) fn from_sqlite(value: Stored<'_>, ty: ColumnType) -> Result<Cell, String> {
+    match (value, ty) {
+        (Stored::Null, _) => Ok(Cell::Null),
+        (Stored::Integer(v), ColumnType::Integer) => Ok(Cell::Integer(v)),
+        (Stored::Integer(v), ColumnType::Real) => Ok(Cell::Real(v as f64)),
+        (Stored::Real(v), ColumnType::Real) => Ok(Cell::Real(v)),
+        (Stored::Real(v), ColumnType::Integer) if v.fract() == 0.0 && v.abs() < 9.0e15 => {
+            Ok(Cell::Integer(v as i64))
+        }
+        (Stored::Text(bytes), ColumnType::Text) => String::from_utf8(bytes.to_vec())
+            .map(Cell::Text)
+            .map_err(|_| "holds text that is not valid UTF-8".to_owned()),
+        (Stored::Blob(bytes), ColumnType::Blob) => Ok(Cell::Blob(bytes.to_vec())),
+        (value, ty) => Err(format!(
+            "holds {}, and its column is {}",
+            stored_kind(&value),
+            type_name(ty)
+        )),
+    }
+}
+
+/// Whether PostgreSQL can store `cell`: its text may not contain NUL.
+pub(crate) fn postgres_can_hold(cell: &Cell) -> Result<(), String> {
+    match cell {
+        Cell::Text(text) if text.contains('\0') => {
+            Err("holds text with a NUL character, which PostgreSQL's TEXT cannot".to_owned())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn stored_kind(value: &Stored<'_>) -> String {
+    match value {
+        Stored::Null => "NULL".to_owned(),
+        Stored::Integer(v) => format!("the integer {v}"),
+        Stored::Real(v) => format!("the real {v:?}"),
+        Stored::Text(bytes) => format!("text of {} bytes", bytes.len()),
+        Stored::Blob(bytes) => format!("a blob of {} bytes", bytes.len()),
+    }
+}
+
+fn type_name(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Integer => "an integer column",
+        ColumnType::Real => "a real column",
+        ColumnType::Text => "a text column",
+        ColumnType::Blob => "a blob column",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn sqlite_values_become_cells_of_their_column_or_are_refused() {
+        let int = ColumnType::Integer;
+        let real = ColumnType::Real;
+        let text = ColumnType::Text;
+        assert_eq!(from_sqlite(Stored::Integer(3), real), Ok(Cell::Real(3.0)));
+        assert_eq!(from_sqlite(Stored::Real(4.0), int), Ok(Cell::Integer(4)));
+        assert!(from_sqlite(Stored::Real(4.5), int).is_err());
+        assert!(from_sqlite(Stored::Text(b"abc"), real).is_err());
+        assert!(from_sqlite(Stored::Text(&[0xff, 0xfe]), text).is_err());
+        assert!(from_sqlite(Stored::Blob(b"x"), text).is_err());
+        assert_eq!(from_sqlite(Stored::Null, text), Ok(Cell::Null));
+        assert!(postgres_can_hold(&Cell::Text("a\0b".into())).is_err());
+    }
+
+    #[test]
+    fn reals_compare_by_bits() {
+        assert_ne!(Cell::Real(0.0), Cell::Real(-0.0));
+        assert_eq!(Cell::Real(f64::NAN), Cell::Real(f64::NAN));
+        assert_ne!(Cell::Integer(1), Cell::Real(1.0));
+    }
+
+    proptest! {
+        #[test]
+        fn values_of_the_right_type_pass_unchanged(i in any::<i64>(), r in any::<f64>(), t in ".*", b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(from_sqlite(Stored::Integer(i), ColumnType::Integer), Ok(Cell::Integer(i)));
+            prop_assert_eq!(from_sqlite(Stored::Real(r), ColumnType::Real), Ok(Cell::Real(r)));
+            prop_assert_eq!(from_sqlite(Stored::Text(t.as_bytes()), ColumnType::Text), Ok(Cell::Text(t.clone())));
+            prop_assert_eq!(from_sqlite(Stored::Blob(&b), ColumnType::Blob), Ok(Cell::Blob(b.clone())));
+        }
+    }
+}
