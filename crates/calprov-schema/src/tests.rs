@@ -181,3 +181,80 @@ fn the_latest_version_constant_matches_the_embedded_migrations() {
         crate::migrate::runner_latest_version()
     );
 }
+
+#[test]
+fn the_table_list_is_what_the_migrations_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = open(&dir);
+    migrate(&mut conn, LOCK_TIMEOUT).unwrap();
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' AND name <> 'refinery_schema_history' ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut listed: Vec<String> = REGISTRY_TABLES.iter().map(|t| t.name.to_owned()).collect();
+    listed.sort();
+    assert_eq!(tables, listed);
+    for table in &REGISTRY_TABLES {
+        let mut stmt = conn
+            .prepare("SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid")
+            .unwrap();
+        let columns: Vec<(String, String, i64)> = stmt
+            .query_map([table.name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected: Vec<(String, String)> = table
+            .columns
+            .iter()
+            .map(|(name, ty)| {
+                let sql = match ty {
+                    ColumnType::Integer => "INTEGER",
+                    ColumnType::Real => "REAL",
+                    ColumnType::Text => "TEXT",
+                    ColumnType::Blob => "BLOB",
+                };
+                ((*name).to_owned(), sql.to_owned())
+            })
+            .collect();
+        let found: Vec<(String, String)> = columns
+            .iter()
+            .map(|(n, t, _)| (n.clone(), t.clone()))
+            .collect();
+        assert_eq!(found, expected, "{}", table.name);
+        let mut key: Vec<(i64, String)> = columns
+            .iter()
+            .filter(|(_, _, pk)| *pk > 0)
+            .map(|(n, _, pk)| (*pk, n.clone()))
+            .collect();
+        key.sort();
+        let key: Vec<String> = key.into_iter().map(|(_, n)| n).collect();
+        assert_eq!(key, table.key, "{}", table.name);
+    }
+}
+
+#[test]
+fn postgres_urls_are_shown_without_their_password() {
+    let target = postgres::PgTarget::parse(
+        "postgresql://alice:s3cret@db.example:6543/cal?connect_timeout=3",
+    )
+    .unwrap();
+    assert_eq!(target.to_string(), "postgres://alice@db.example:6543/cal");
+    assert!(!format!("{target:?}").contains("s3cret"));
+    for bad in [
+        "postgres://alice@db.example:notaport/cal",
+        "mysql://alice@db/cal",
+        "postgres://alice:s3cret@db/cal?sslmode=nonsense",
+    ] {
+        let err = postgres::PgTarget::parse(bad).unwrap_err().to_string();
+        assert!(err.starts_with("invalid PostgreSQL registry URL"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+    assert!(postgres::is_postgres_url("POSTGRES://x@y/z"));
+    assert!(!postgres::is_postgres_url("/data/postgres://x"));
+}

@@ -9,18 +9,18 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-struct Chain {
+pub(crate) struct Chain {
     _dir: tempfile::TempDir,
-    root: PathBuf,
-    db: PathBuf,
-    k: String,
+    pub(crate) root: PathBuf,
+    pub(crate) db: PathBuf,
+    pub(crate) k: String,
     b: String,
-    g: String,
+    pub(crate) g: String,
 }
 
 /// K, B (with K applied) and G (with K and B applied) solved from MS1; all three applied to
 /// MS2 (antennas 0~3) and to MS3 (spw 1, G mapped with spwmap [0, 0]).
-fn chain() -> Chain {
+pub(crate) fn chain() -> Chain {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let db = root.join("reg.sqlite3");

@@ -15,6 +15,7 @@ mod export;
 mod faults;
 mod lineage;
 mod monitoring;
+mod postgres;
 mod python_casacore;
 mod python_client;
 mod report;

@@ -27,6 +27,9 @@ pub fn clean_env(cmd: &mut Command) {
         "CASA_VERSION",
         "CALPROV_LOG",
         "CALPROV_PYTHON",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGPASSFILE",
     ] {
         cmd.env_remove(var);
     }

@@ -43,7 +43,8 @@ pub struct PgEnvironment {
 /// A PostgreSQL registry's address: the parsed URL, shown without its password.
 #[derive(Clone)]
 pub struct PgTarget {
-    config: Config,
+    // Boxed: an address is passed around by value, and `Config` is some 300 bytes.
+    config: Box<Config>,
     shown: String,
 }
 
@@ -87,7 +88,10 @@ impl PgTarget {
             });
         }
         let shown = show(&config);
-        Ok(Self { config, shown })
+        Ok(Self {
+            config: Box::new(config),
+            shown,
+        })
     }
 
     /// The database name, when the URL gives one.
@@ -148,7 +152,7 @@ pub fn connect_postgres(
     environment: &PgEnvironment,
     timeouts: PgTimeouts,
 ) -> Result<Client, Error> {
-    let mut config = target.config.clone();
+    let mut config = (*target.config).clone();
     if config.get_user().is_none() {
         match &environment.user {
             Some(user) => {
