@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use calprov_core::db_path::{
-    DbLocation, RegistryAddress, ensure_parent_dir, pg_environment, resolve_db_path,
-};
+use calprov_core::db_path::{DbLocation, ensure_parent_dir, pg_environment, resolve_db_path};
 use calprov_core::env::Environment;
 use calprov_core::postgres::PgEnvironment;
 use calprov_core::{OpenOptions, Registry, TrackConfig};
@@ -55,16 +53,13 @@ impl Context {
     /// opens it. Tracking commands turn an error into a `Failed` outcome; the others use
     /// [`Context::open`].
     pub fn try_open(&self) -> anyhow::Result<Registry> {
-        let RegistryAddress::File(path) = &self.location.address else {
-            anyhow::bail!(
-                "registry {} chosen by {}: PostgreSQL registries work with `calprov where`, `init` and `copy` so far; this command needs an SQLite registry",
-                self.location.address,
-                self.location.rule
-            );
-        };
         ensure_parent_dir(&self.location)?;
-        Registry::open_with(path, &self.open_options())
-            .with_context(|| format!("registry chosen by {}", self.location.rule))
+        Registry::open_address(
+            &self.location.address,
+            &self.open_options(),
+            &self.pg_environment(),
+        )
+        .with_context(|| format!("registry chosen by {}", self.location.rule))
     }
 
     /// libpq's credentials from the environment snapshot, for PostgreSQL registries.

@@ -113,6 +113,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The operation is not yet written for PostgreSQL registries.
+    #[error(
+        "registry {registry}: this operation does not support PostgreSQL registries yet (tracking, registering, show, where, init and copy do)"
+    )]
+    Unsupported {
+        /// The registry URL without its password.
+        registry: String,
+    },
     /// The worker threads of a parallel operation could not be started.
     #[error("cannot start {jobs} worker threads")]
     Threads {

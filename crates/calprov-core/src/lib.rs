@@ -76,6 +76,7 @@ pub mod paths;
 pub mod postgres;
 mod registry;
 pub mod report;
+mod sql;
 pub mod suffix_rules;
 mod tracking;
 pub mod verify;

@@ -2,8 +2,8 @@
 
 use calprov_schema::TableSpec;
 
-use super::cell::Cell;
 use crate::Error;
+use crate::sql::cell::Cell;
 
 /// What can stop a copy at one side.
 pub(crate) enum Fault {

@@ -9,7 +9,6 @@
 //! read transaction, PostgreSQL's `REPEATABLE READ`), so writers may keep tracking into it
 //! while it is copied; what they write after the snapshot is not copied.
 
-mod cell;
 mod end;
 mod postgres_end;
 mod sqlite_end;
@@ -136,7 +135,7 @@ fn with_end<T>(
                 ..OpenOptions::default()
             };
             let mut registry = Registry::open_with(path, &open)?;
-            let conn = registry.connection_mut();
+            let conn = registry.connection_mut()?;
             let tx = match role {
                 Role::Source => conn.transaction(),
                 Role::Target => begin_immediate(conn),

@@ -1,14 +1,13 @@
 //! A PostgreSQL registry as one side of a copy.
 
-use bytes::BytesMut;
 use calprov_schema::postgres::PgTarget;
 use calprov_schema::{ColumnType, TableSpec};
 use postgres::Transaction;
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::types::ToSql;
 
-use super::cell::{Cell, postgres_can_hold};
 use super::end::{End, Fault, after_clause, describe_key};
 use crate::Error;
+use crate::sql::cell::{Cell, postgres_can_hold};
 
 /// At most this many parameters in one INSERT (PostgreSQL allows 65,535).
 const MAX_PARAMETERS: usize = 16_000;
@@ -18,28 +17,6 @@ const MAX_PARAMETERS: usize = 16_000;
 pub(crate) struct PostgresEnd<'a, 't> {
     pub(crate) tx: &'a mut Transaction<'t>,
     pub(crate) target: &'a PgTarget,
-}
-
-impl ToSql for Cell {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Cell::Null => Ok(IsNull::Yes),
-            Cell::Integer(v) => v.to_sql(ty, out),
-            Cell::Real(v) => v.to_sql(ty, out),
-            Cell::Text(v) => v.to_sql(ty, out),
-            Cell::Blob(v) => v.to_sql(ty, out),
-        }
-    }
-
-    fn accepts(ty: &Type) -> bool {
-        [Type::INT8, Type::FLOAT8, Type::TEXT, Type::BYTEA].contains(ty)
-    }
-
-    to_sql_checked!();
 }
 
 impl PostgresEnd<'_, '_> {

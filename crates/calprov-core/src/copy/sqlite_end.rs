@@ -3,30 +3,18 @@
 use std::path::Path;
 
 use calprov_schema::TableSpec;
-use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::types::ValueRef;
 use rusqlite::{ToSql, Transaction};
 
-use super::cell::{Cell, Stored, from_sqlite};
 use super::end::{End, Fault, after_clause, describe_key};
 use crate::Error;
+use crate::sql::cell::{Cell, Stored, from_sqlite};
 
 /// A transaction on an SQLite registry: a read snapshot for a source, the write lock for a
 /// target.
 pub(crate) struct SqliteEnd<'a> {
     pub(crate) tx: &'a Transaction<'a>,
     pub(crate) path: &'a Path,
-}
-
-impl ToSql for Cell {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(match self {
-            Cell::Null => ValueRef::Null,
-            Cell::Integer(v) => ValueRef::Integer(*v),
-            Cell::Real(v) => ValueRef::Real(*v),
-            Cell::Text(v) => ValueRef::Text(v.as_bytes()),
-            Cell::Blob(v) => ValueRef::Blob(v),
-        }))
-    }
 }
 
 impl SqliteEnd<'_> {

@@ -232,7 +232,7 @@ impl Pass<'_> {
         let registry = self.registry;
         let db = registry.path();
         let mut stmt = registry
-            .connection()
+            .connection()?
             .prepare(sql)
             .map_err(Error::sql(db, READ))?;
         let mut rows = stmt.query([]).map_err(Error::sql(db, READ))?;
@@ -429,7 +429,7 @@ fn stage(registry: &Registry, selection: &ExportSelection) -> Result<(), Error> 
 
 /// `temp.<table>` holds exactly `ids`.
 fn stage_ids(registry: &Registry, table: &str, ids: &BTreeSet<i64>) -> Result<(), Error> {
-    let conn = registry.connection();
+    let conn = registry.connection()?;
     let failed = |e| Error::sql(registry.path(), "stage the export's selection")(e);
     conn.execute_batch(&format!(
         "CREATE TEMP TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY); DELETE FROM temp.{table};"

@@ -55,7 +55,7 @@ impl Cut {
     pub(super) fn of(registry: &Registry) -> Result<Cut, Error> {
         let max = |table: &str| -> Result<i64, Error> {
             registry
-                .connection()
+                .connection()?
                 .query_row(
                     &format!("SELECT coalesce(max(id), 0) FROM {table}"),
                     [],

@@ -94,7 +94,7 @@ impl Registry {
     /// Computes provenance health from the events since `since` (unix seconds) and the
     /// current registry.
     pub fn stats(&self, since: Option<f64>) -> Result<Stats, Error> {
-        let conn = self.connection();
+        let conn = self.connection()?;
         let db = self.path();
         let since_value = since.unwrap_or(f64::NEG_INFINITY);
         let mut stats = Stats {

@@ -4,8 +4,6 @@
 use std::path::Path;
 
 use calprov_metrics::fingerprint::Group;
-use calprov_schema::begin_immediate;
-use rusqlite::params;
 use serde_json::{Map, Value};
 
 use super::Registry;
@@ -15,6 +13,7 @@ use crate::Error;
 use crate::backfill::{Candidate, ORIGIN_BACKFILL};
 use crate::lineage::inputs::{Role, vis_input};
 use crate::lineage::selection::Selection;
+use crate::sql::Cell;
 
 /// "This row has no provenance": all five columns null. Backfill reads only such rows and
 /// writes only to rows still such, so a concurrent track always wins.
@@ -41,7 +40,7 @@ impl Registry {
     ) -> Result<(Vec<Candidate>, usize), Error> {
         let db = self.path();
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare(&format!(
                 "SELECT path, created_at, ({NO_PROVENANCE}) FROM caltables \
                  WHERE (?1 IS NULL OR set_name = ?1) ORDER BY id"
@@ -70,7 +69,7 @@ impl Registry {
 
     /// How many caltables of `set` (all when `None`) have no provenance.
     pub fn count_without_provenance(&self, set: Option<&str>) -> Result<usize, Error> {
-        self.connection()
+        self.connection()?
             .query_row(
                 &format!(
                     "SELECT count(*) FROM caltables WHERE (?1 IS NULL OR set_name = ?1) \
@@ -89,31 +88,32 @@ impl Registry {
     /// Writes `rows` in one transaction: each caltable still without provenance gets its
     /// columns and a `backfill` solve. Returns, per row, whether it was written.
     pub(crate) fn write_backfill(&mut self, rows: &[BackfillRow]) -> Result<Vec<bool>, Error> {
-        let db = self.path().to_path_buf();
-        let tx =
-            begin_immediate(self.connection_mut()).map_err(Error::sql(&db, "begin backfill"))?;
+        let mut tx = self.begin_write("begin backfill")?;
         let mut written = Vec::with_capacity(rows.len());
         let no_params = Map::new();
         let selection = Selection::from_params(&no_params);
         for row in rows {
             let metrics = object_text(&row.path, "quality_metrics", &row.metrics)?;
-            let changed = tx
-                .prepare_cached(&format!(
+            let changed = tx.execute(
+                &format!(
                     "UPDATE caltables SET source_ms_path = ?2, solver_version = ?3, \
                      quality_metrics = ?4 WHERE path = ?1 AND {NO_PROVENANCE}"
-                ))
-                .and_then(|mut stmt| {
-                    stmt.execute(params![row.path, row.source_ms, row.casa_version, metrics])
-                })
-                .map_err(Error::sql(&db, "write backfilled provenance"))?;
+                ),
+                &[
+                    Cell::from(row.path.as_str()),
+                    Cell::from(row.source_ms.as_deref()),
+                    Cell::from(row.casa_version.as_deref()),
+                    Cell::from(metrics),
+                ],
+                "write backfilled provenance",
+            )?;
             if changed > 0 {
                 let inputs = [(
                     Role::Vis,
                     vis_input(row.source_ms.as_deref(), &no_params, None::<&Path>),
                 )];
                 insert_solve(
-                    &tx,
-                    &db,
+                    &mut tx,
                     &NewSolve {
                         caltable: &row.path,
                         solved_at: row.solved_at,
@@ -139,7 +139,7 @@ impl Registry {
             }
             written.push(changed > 0);
         }
-        tx.commit().map_err(Error::sql(&db, "commit backfill"))?;
+        tx.commit("commit backfill")?;
         Ok(written)
     }
 }

@@ -63,7 +63,7 @@ impl Registry {
 
     /// Whether any caltable (retired or not) is registered in `set`.
     pub(crate) fn set_exists(&self, set: &str) -> Result<bool, Error> {
-        self.connection()
+        self.connection()?
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM caltables WHERE set_name = ?1)",
                 [set],
@@ -75,7 +75,7 @@ impl Registry {
     /// Every recorded solve of `caltable`, oldest first.
     fn solve_ids(&self, caltable: &str) -> Result<Vec<SolveId>, Error> {
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare_cached("SELECT id FROM calprov_solves WHERE caltable_path = ?1 ORDER BY id")
             .map_err(Error::sql(self.path(), "read solves"))?;
         for candidate in lookup_candidates(caltable) {

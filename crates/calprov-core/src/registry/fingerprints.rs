@@ -27,7 +27,7 @@ impl Registry {
             return Ok(RecordedFingerprint::default());
         };
         let (metrics, digests): (Option<String>, Option<Vec<u8>>) = self
-            .connection()
+            .connection()?
             .prepare_cached(
                 "SELECT s.metrics, g.groups FROM calprov_solves s \
                  LEFT JOIN calprov_solve_groups g ON g.solve_id = s.id WHERE s.id = ?1",
@@ -54,7 +54,7 @@ impl Registry {
     /// The registered caltables that are not retired, of one set or of all, by path.
     pub fn caltable_paths(&self, set: Option<&str>) -> Result<Vec<String>, Error> {
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare_cached(
                 "SELECT path FROM caltables WHERE status != 'retired' \
                  AND (?1 IS NULL OR set_name = ?1) ORDER BY path",

@@ -2,16 +2,14 @@
 //! tables, each input that is a registered caltable pinned to its solve current at that
 //! moment. Called inside the tracking transaction, so history and provenance agree.
 
-use std::path::Path;
-
 use calprov_metrics::fingerprint::{Group, encode_groups};
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::Value;
 
 use crate::Error;
 use crate::lineage::graph::SolveId;
 use crate::lineage::inputs::{Input, Role};
 use crate::lineage::selection::Selection;
+use crate::sql::{Cell, Tx};
 
 /// One solve to append.
 pub(crate) struct NewSolve<'a> {
@@ -60,23 +58,16 @@ fn spwmap_text(input: &Input) -> Option<String> {
 }
 
 /// The solve of `caltable` current now (its latest), if any.
-pub(crate) fn current_solve(
-    tx: &rusqlite::Connection,
-    db: &Path,
-    caltable: &str,
-) -> Result<Option<SolveId>, Error> {
-    tx.prepare_cached("SELECT max(id) FROM calprov_solves WHERE caltable_path = ?1")
-        .and_then(|mut stmt| stmt.query_row([caltable], |r| r.get(0)).optional())
-        .map(Option::flatten)
-        .map_err(Error::sql(db, "find the current solve"))
+pub(crate) fn current_solve(tx: &mut Tx<'_>, caltable: &str) -> Result<Option<SolveId>, Error> {
+    tx.query_i64(
+        "SELECT max(id) FROM calprov_solves WHERE caltable_path = ?1",
+        &[Cell::from(caltable)],
+        "find the current solve",
+    )
 }
 
 /// Appends a solve and its inputs; returns its id.
-pub(crate) fn insert_solve(
-    tx: &Transaction<'_>,
-    db: &Path,
-    solve: &NewSolve<'_>,
-) -> Result<SolveId, Error> {
+pub(crate) fn insert_solve(tx: &mut Tx<'_>, solve: &NewSolve<'_>) -> Result<SolveId, Error> {
     let selection = serde_json::to_string(solve.selection).unwrap_or_default();
     // Each registered input pins the solve current before this one is added: a table solved
     // with an earlier version of itself applied pins that earlier version.
@@ -84,62 +75,61 @@ pub(crate) fn insert_solve(
         .inputs
         .iter()
         .map(|(role, input)| match (role, &input.path) {
-            (Role::Gaintable, Some(path)) => current_solve(tx, db, path),
+            (Role::Gaintable, Some(path)) => current_solve(tx, path),
             _ => Ok(None),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    tx.prepare_cached(
+    let id = tx.insert_returning_id(
         "INSERT INTO calprov_solves (caltable_path, solved_at, origin, outcome, task, params, command, \
          casa_version, version_step, metrics, source_ms_path, selection, cwd, host) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            solve.caltable,
-            solve.solved_at,
-            solve.origin,
-            solve.outcome,
-            solve.task,
-            json_text(solve.params),
-            solve.command,
-            solve.casa_version,
-            solve.version_step,
-            json_text(solve.metrics),
-            solve.source_ms,
-            selection,
-            solve.cwd,
-            solve.host,
-        ])
-    })
-    .map_err(Error::sql(db, "record the solve"))?;
-    let id = tx.last_insert_rowid();
+        &[
+            Cell::from(solve.caltable),
+            Cell::from(solve.solved_at),
+            Cell::from(solve.origin),
+            Cell::from(solve.outcome),
+            Cell::from(solve.task),
+            Cell::from(json_text(solve.params)),
+            Cell::from(solve.command),
+            Cell::from(solve.casa_version),
+            Cell::from(solve.version_step),
+            Cell::from(json_text(solve.metrics)),
+            Cell::from(solve.source_ms),
+            Cell::from(selection),
+            Cell::from(solve.cwd),
+            Cell::from(solve.host),
+        ],
+        "record the solve",
+    )?;
     for ((role, input), pinned) in solve.inputs.iter().zip(pins) {
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO calprov_solve_inputs (solve_id, caltable_path, role, idx, path, gainfield, interp, \
              spwmap, input_solve_id, problem) VALUES (?1, ?10, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                id,
-                role.name(),
-                input.index as i64,
-                input.path,
-                input.gainfield,
-                input.interp,
-                spwmap_text(input),
-                pinned,
-                input.problem,
-                solve.caltable,
-            ])
-        })
-        .map_err(Error::sql(db, "record the solve's inputs"))?;
+            &[
+                Cell::from(id),
+                Cell::from(role.name()),
+                Cell::from(input.index as i64),
+                Cell::from(input.path.as_deref()),
+                Cell::from(input.gainfield.as_deref()),
+                Cell::from(input.interp.as_deref()),
+                Cell::from(spwmap_text(input)),
+                Cell::from(pinned),
+                Cell::from(input.problem.as_deref()),
+                Cell::from(solve.caltable),
+            ],
+            "record the solve's inputs",
+        )?;
     }
     if let Some(groups) = solve.groups {
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO calprov_solve_groups (solve_id, n_groups, groups) VALUES (?1, ?2, ?3)",
-        )
-        .and_then(|mut stmt| stmt.execute(params![id, groups.len() as i64, encode_groups(groups)]))
-        .map_err(Error::sql(db, "record the solve's solution groups"))?;
+            &[
+                Cell::from(id),
+                Cell::from(groups.len() as i64),
+                Cell::from(encode_groups(groups)),
+            ],
+            "record the solve's solution groups",
+        )?;
     }
     Ok(id)
 }
@@ -147,32 +137,28 @@ pub(crate) fn insert_solve(
 /// Appends an application and its tables; returns its id and how many tables could not be
 /// pinned to a solve (unregistered, never tracked, or malformed).
 pub(crate) fn insert_application(
-    tx: &Transaction<'_>,
-    db: &Path,
+    tx: &mut Tx<'_>,
     app: &NewApplication<'_>,
 ) -> Result<(i64, Vec<String>), Error> {
     let selection = serde_json::to_string(app.selection).unwrap_or_default();
-    tx.prepare_cached(
+    let id = tx.insert_returning_id(
         "INSERT INTO calprov_applications (applied_at, ms_path, params, selection, command, cwd, host) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            app.applied_at,
-            app.ms,
-            app.params.to_string(),
-            selection,
-            app.command,
-            app.cwd,
-            app.host,
-        ])
-    })
-    .map_err(Error::sql(db, "record the application"))?;
-    let id = tx.last_insert_rowid();
+        &[
+            Cell::from(app.applied_at),
+            Cell::from(app.ms),
+            Cell::from(app.params.to_string()),
+            Cell::from(selection),
+            Cell::from(app.command),
+            Cell::from(app.cwd),
+            Cell::from(app.host),
+        ],
+        "record the application",
+    )?;
     let mut unpinned = Vec::new();
     for table in app.tables {
         let pinned = match &table.path {
-            Some(path) => current_solve(tx, db, path)?,
+            Some(path) => current_solve(tx, path)?,
             None => None,
         };
         if pinned.is_none() {
@@ -182,24 +168,22 @@ pub(crate) fn insert_application(
                 (None, None) => format!("gaintable {} has no path", table.index),
             });
         }
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO calprov_application_tables (application_id, ms_path, idx, caltable_path, solve_id, \
              gainfield, interp, spwmap, problem) VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                id,
-                table.index as i64,
-                table.path,
-                pinned,
-                table.gainfield,
-                table.interp,
-                spwmap_text(table),
-                table.problem,
-                app.ms,
-            ])
-        })
-        .map_err(Error::sql(db, "record the applied tables"))?;
+            &[
+                Cell::from(id),
+                Cell::from(table.index as i64),
+                Cell::from(table.path.as_deref()),
+                Cell::from(pinned),
+                Cell::from(table.gainfield.as_deref()),
+                Cell::from(table.interp.as_deref()),
+                Cell::from(spwmap_text(table)),
+                Cell::from(table.problem.as_deref()),
+                Cell::from(app.ms),
+            ],
+            "record the applied tables",
+        )?;
     }
     Ok((id, unpinned))
 }

@@ -69,17 +69,20 @@ impl Registry {
     /// The current (latest) solve of a caltable.
     pub fn current_solve(&self, caltable: &str) -> Result<Option<SolveId>, Error> {
         for candidate in lookup_candidates(caltable) {
-            if let Some(id) =
-                super::history::current_solve(self.connection(), self.path(), &candidate)?
-            {
-                return Ok(Some(id));
+            let id: Option<SolveId> = self
+                .connection()?
+                .prepare_cached("SELECT max(id) FROM calprov_solves WHERE caltable_path = ?1")
+                .and_then(|mut stmt| stmt.query_row([&candidate], |r| r.get(0)))
+                .map_err(Error::sql(self.path(), "find the current solve"))?;
+            if id.is_some() {
+                return Ok(id);
             }
         }
         Ok(None)
     }
 
     pub(super) fn solve_info(&self, id: SolveId) -> Result<Option<SolveInfo>, Error> {
-        self.connection()
+        self.connection()?
             .prepare_cached(&format!(
                 "SELECT {SOLVE_COLUMNS} FROM calprov_solves s WHERE s.id = ?1"
             ))
@@ -90,7 +93,7 @@ impl Registry {
     pub(super) fn solve_inputs(&self, id: SolveId) -> Result<Vec<InputInfo>, Error> {
         let db = self.path();
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare_cached(
                 "SELECT role, idx, path, input_solve_id, problem FROM calprov_solve_inputs \
                  WHERE solve_id = ?1 ORDER BY role DESC, idx",
@@ -117,7 +120,7 @@ impl Registry {
         let mut entries = Vec::new();
         for candidate in lookup_candidates(caltable) {
             let mut stmt = self
-                .connection()
+                .connection()?
                 .prepare_cached(&format!(
                     "SELECT {SOLVE_COLUMNS}, s.outcome, s.command, s.version_step, s.params, s.metrics, \
                      s.source_ms_path, s.cwd, s.host FROM calprov_solves s WHERE s.caltable_path = ?1 ORDER BY s.id"

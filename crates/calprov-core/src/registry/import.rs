@@ -1,7 +1,6 @@
 //! Importing a registry's existing provenance as history: each caltable's current
 //! provenance becomes one solve marked `imported`, for `calprov init`.
 
-use calprov_schema::begin_immediate;
 use serde_json::Value;
 
 use super::Registry;
@@ -17,9 +16,10 @@ impl Registry {
     /// provenance and no recorded solve; returns how many were imported.
     pub fn import_history(&mut self) -> Result<usize, Error> {
         let db = self.path().to_path_buf();
-        let tx = begin_immediate(self.connection_mut()).map_err(Error::sql(&db, "begin import"))?;
+        let mut tx = self.begin_write("begin import")?;
         let rows: Vec<ImportRow> = {
             let mut stmt = tx
+                .sqlite()?
                 .prepare(
                     "SELECT c.path, c.created_at, c.source_ms_path, c.solver_command, c.solver_version, \
                      c.solver_params, c.quality_metrics FROM caltables c \
@@ -78,8 +78,7 @@ impl Registry {
                     .unwrap_or_else(|_| v.to_owned())
             });
             insert_solve(
-                &tx,
-                &db,
+                &mut tx,
                 &NewSolve {
                     caltable: path,
                     solved_at: *created_at,
@@ -100,7 +99,7 @@ impl Registry {
                 },
             )?;
         }
-        tx.commit().map_err(Error::sql(&db, "commit import"))?;
+        tx.commit("commit import")?;
         Ok(sorted.len())
     }
 }

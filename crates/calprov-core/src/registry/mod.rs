@@ -18,10 +18,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use calprov_schema::disk_space::{WalIndexUse, use_wal_index};
-use calprov_schema::{MigrationReport, OpenOptions, migrate, open_registry};
+use calprov_schema::postgres::{PgEnvironment, PgTarget};
+use calprov_schema::{MigrationReport, OpenOptions, begin_immediate, migrate, open_registry};
 use rusqlite::Connection;
 
 use crate::Error;
+use crate::db_path::RegistryAddress;
+use crate::sql::Tx;
 
 pub use fingerprints::RecordedFingerprint;
 pub use history_reads::SolveEntry;
@@ -33,12 +36,24 @@ pub(crate) use writes::write_provenance;
 
 /// An open, migrated calibration registry.
 pub struct Registry {
-    // Declared first, so it is closed before `_wal_index` lets the `-shm` handle go.
-    conn: Connection,
-    _wal_index: WalIndexUse,
+    backend: Backend,
+    /// The file, or for a server its URL without the password (what messages name).
     path: PathBuf,
     migration: MigrationReport,
     busy_timeout: Duration,
+}
+
+/// The connection of either backend.
+enum Backend {
+    Sqlite {
+        // Declared first, so it is closed before `_wal_index` lets the `-shm` handle go.
+        conn: Connection,
+        _wal_index: WalIndexUse,
+    },
+    Postgres {
+        client: Box<postgres::Client>,
+        target: PgTarget,
+    },
 }
 
 impl std::fmt::Debug for Registry {
@@ -62,17 +77,95 @@ impl Registry {
         let mut conn = open_registry(path, options)?;
         let migration = migrate(&mut conn, options.busy_timeout)?;
         Ok(Self {
-            conn,
-            _wal_index: wal_index,
+            backend: Backend::Sqlite {
+                conn,
+                _wal_index: wal_index,
+            },
             path: path.to_path_buf(),
             migration,
             busy_timeout: options.busy_timeout,
         })
     }
 
-    /// The registry file.
+    /// Opens and migrates the registry at `address`, a file or a PostgreSQL server (whose
+    /// credentials libpq's rules find, `postgres` giving the environment's part). For a
+    /// server the busy timeout bounds the connection, each statement's lock waits and the
+    /// wait for another process's migration.
+    pub fn open_address(
+        address: &RegistryAddress,
+        options: &OpenOptions,
+        postgres: &PgEnvironment,
+    ) -> Result<Self, Error> {
+        match address {
+            RegistryAddress::File(path) => Self::open_with(path, options),
+            RegistryAddress::Postgres(target) => {
+                let opened =
+                    crate::postgres::open_postgres(target, postgres, options.busy_timeout)?;
+                Ok(Self {
+                    backend: Backend::Postgres {
+                        client: Box::new(opened.client),
+                        target: target.clone(),
+                    },
+                    path: PathBuf::from(target.shown()),
+                    migration: opened.migration,
+                    busy_timeout: options.busy_timeout,
+                })
+            }
+        }
+    }
+
+    /// The registry file; for a PostgreSQL registry, its URL without the password.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// Starts a write transaction on either backend: SQLite's `BEGIN IMMEDIATE` (with its
+    /// full-disk guard), PostgreSQL's default `READ COMMITTED`.
+    pub(crate) fn begin_write(&mut self, action: &'static str) -> Result<Tx<'_>, Error> {
+        let path = &self.path;
+        match &mut self.backend {
+            Backend::Sqlite { conn, .. } => Ok(Tx::Sqlite {
+                tx: begin_immediate(conn).map_err(Error::sql(path, action))?,
+                path,
+            }),
+            Backend::Postgres { client, target } => {
+                let target = &*target;
+                let tx = client.transaction().map_err(|e| {
+                    Error::Schema(calprov_schema::Error::postgres(target, action, e))
+                })?;
+                Ok(Tx::Postgres { tx, target })
+            }
+        }
+    }
+
+    /// How long the next statements wait for another process's lock: SQLite's busy timeout,
+    /// PostgreSQL's `lock_timeout`. Best effort: a registry that cannot take it keeps its
+    /// own, and the statement that then waits fails on its own terms.
+    pub(crate) fn set_lock_wait(&mut self, wait: Duration) {
+        match &mut self.backend {
+            Backend::Sqlite { conn, .. } => {
+                let _ = conn.busy_timeout(wait);
+            }
+            Backend::Postgres { client, .. } => {
+                let millis = wait.as_millis().max(1);
+                let _ = client.batch_execute(&format!("SET lock_timeout = {millis}"));
+            }
+        }
+    }
+
+    /// The SQLite connection; an error naming what is not there yet for a PostgreSQL one.
+    fn sqlite_only(&self) -> Error {
+        Error::Unsupported {
+            registry: self.path.display().to_string(),
+        }
     }
 
     /// How long a statement waits for another process's lock (from the open options).
@@ -85,14 +178,22 @@ impl Registry {
         &self.migration
     }
 
-    /// The connection, for the composed operations of this crate (tracking).
-    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+    /// The SQLite connection, for the operations not yet written for both backends.
+    pub(crate) fn connection_mut(&mut self) -> Result<&mut Connection, Error> {
+        match &mut self.backend {
+            Backend::Sqlite { conn, .. } => Ok(conn),
+            Backend::Postgres { .. } => Err(Error::Unsupported {
+                registry: self.path.display().to_string(),
+            }),
+        }
     }
 
     /// Another connection to this registry, read-only, through the one opener (no migration:
     /// this one did it): for reading in parallel, as the export's workers do.
     pub(crate) fn open_reader(&self) -> Result<Connection, Error> {
+        if let Backend::Postgres { .. } = self.backend {
+            return Err(self.sqlite_only());
+        }
         let options = OpenOptions {
             busy_timeout: self.busy_timeout,
             read_only: true,
@@ -101,8 +202,11 @@ impl Registry {
         Ok(open_registry(&self.path, &options)?)
     }
 
-    /// The connection, for read-only composed operations (monitoring).
-    pub(crate) fn connection(&self) -> &Connection {
-        &self.conn
+    /// The SQLite connection, for read-only operations not yet written for both backends.
+    pub(crate) fn connection(&self) -> Result<&Connection, Error> {
+        if let Backend::Sqlite { conn, .. } = &self.backend {
+            return Ok(conn);
+        }
+        Err(self.sqlite_only())
     }
 }

@@ -79,7 +79,7 @@ impl Registry {
     fn application_step(&self, id: i64) -> Result<Option<Step>, Error> {
         let db = self.path();
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare_cached(
                 "SELECT solve_id FROM calprov_application_tables WHERE application_id = ?1 AND solve_id IS NOT NULL",
             )
@@ -106,7 +106,7 @@ impl Registry {
         needs: Vec<String>,
     ) -> Result<Option<Step>, Error> {
         let row = self
-            .connection()
+            .connection()?
             .prepare_cached(sql)
             .and_then(|mut stmt| {
                 stmt.query_row([id], |r| {

@@ -19,7 +19,7 @@ impl Registry {
     pub fn get_caltable_provenance(&self, caltable: &str) -> Result<Option<CaltableRecord>, Error> {
         let db = self.path();
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare_cached(&format!("{} WHERE path = ?1", *SELECT_RECORD))
             .map_err(Error::sql(db, "prepare show"))?;
         for candidate in lookup_candidates(caltable) {
@@ -40,7 +40,7 @@ impl Registry {
     pub fn query_caltables_by_source(&self, ms: &str) -> Result<Vec<RecordResult>, Error> {
         let db = self.path();
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare_cached(&format!(
                 "{} WHERE source_ms_path = ?1 OR source_ms_path = ?2 \
                  ORDER BY order_index ASC, created_at DESC, id ASC",
@@ -60,7 +60,7 @@ impl Registry {
     pub fn impact_analysis(&self, caltables: &[String]) -> Result<Vec<String>, Error> {
         let db = self.path();
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare_cached(
                 "SELECT source_ms_path FROM caltables WHERE path = ?1 AND source_ms_path IS NOT NULL",
             )
@@ -85,7 +85,7 @@ impl Registry {
     pub fn list_sets(&self) -> Result<Vec<SetSummary>, Error> {
         let db = self.path();
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare_cached(&format!(
                 "SELECT set_name, count(*), sum(status = 'active'), sum({}), \
                  min(valid_start_mjd), max(valid_end_mjd), max(created_at) \

@@ -41,7 +41,7 @@ impl Registry {
         row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, Error> {
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare(sql)
             .map_err(Error::sql(self.path(), what))?;
         stmt.query_map(params, row)
@@ -52,7 +52,7 @@ impl Registry {
     /// Headline counts of the caltables in scope, and of solves and tracking calls since.
     pub(crate) fn report_totals(&self, set: Option<&str>, since: f64) -> Result<Totals, Error> {
         let db = self.path();
-        let conn = self.connection();
+        let conn = self.connection()?;
         let (caltables, with_provenance, qa_assessed, qa_passed): (u64, u64, u64, u64) = conn
             .query_row(
                 &format!(

@@ -12,6 +12,7 @@ use crate::Error;
 use crate::caltable_row::{CaltableRecord, NewCaltable, STATUSES};
 use crate::json::parse_python_json;
 use crate::paths::normalize_to_string;
+use crate::sql::Cell;
 
 /// `SELECT <the 17 columns, in schema order> FROM caltables`.
 pub(crate) static SELECT_RECORD: LazyLock<String> =
@@ -66,9 +67,10 @@ pub(crate) static UPSERT_SQL: LazyLock<String> = LazyLock::new(|| {
             if REPLACED_ON_UPSERT.contains(name) {
                 format!("{name} = excluded.{name}")
             } else if *name == "status" {
-                format!("status = COALESCE(?{}, status)", i + 1)
+                format!("status = COALESCE(?{}, caltables.status)", i + 1)
             } else {
-                format!("{name} = COALESCE(excluded.{name}, {name})")
+                // Qualified: PostgreSQL finds a bare name ambiguous here.
+                format!("{name} = COALESCE(excluded.{name}, caltables.{name})")
             }
         })
         .collect();
@@ -216,30 +218,26 @@ impl PreparedRow {
     }
 
     /// Executes `statement` (an insert in [`insert_columns`] order) for this row.
-    pub(crate) fn execute(
-        &self,
-        statement: &mut rusqlite::CachedStatement<'_>,
-        set: &str,
-        created_at: f64,
-    ) -> rusqlite::Result<usize> {
-        statement.execute(rusqlite::params![
-            set,
-            self.path,
-            self.table_type,
-            self.order_index,
-            self.cal_field,
-            self.refant,
-            created_at,
-            self.valid_start_mjd,
-            self.valid_end_mjd,
-            self.status,
-            self.notes,
-            self.source_ms_path,
-            self.solver_command,
-            self.solver_version,
-            self.solver_params,
-            self.quality_metrics,
-        ])
+    /// The values of [`UPSERT_SQL`] / [`INSERT_IGNORE_SQL`], `?1..?16` in order.
+    pub(crate) fn values(&self, set: &str, created_at: f64) -> Vec<Cell> {
+        vec![
+            Cell::from(set),
+            Cell::from(self.path.as_str()),
+            Cell::from(self.table_type.as_str()),
+            Cell::from(self.order_index),
+            Cell::from(self.cal_field.as_deref()),
+            Cell::from(self.refant.as_deref()),
+            Cell::from(created_at),
+            Cell::from(self.valid_start_mjd),
+            Cell::from(self.valid_end_mjd),
+            Cell::from(self.status.as_deref()),
+            Cell::from(self.notes.as_deref()),
+            Cell::from(self.source_ms_path.as_deref()),
+            Cell::from(self.solver_command.as_deref()),
+            Cell::from(self.solver_version.as_deref()),
+            Cell::from(self.solver_params.as_deref()),
+            Cell::from(self.quality_metrics.as_deref()),
+        ]
     }
 }
 

@@ -81,7 +81,7 @@ impl Registry {
         };
         let walk_error = |e| Error::sql(db, "walk the lineage")(e);
         for (sql, user) in queries {
-            let mut stmt = self.connection().prepare_cached(sql).map_err(walk_error)?;
+            let mut stmt = self.connection()?.prepare_cached(sql).map_err(walk_error)?;
             let mut rows = stmt.query([&runs]).map_err(walk_error)?;
             while let Some(r) = rows.next().map_err(walk_error)? {
                 let name = r
@@ -145,7 +145,7 @@ impl Registry {
             .unwrap_or_else(|_| version.to_owned());
         let db = self.path();
         let mut stmt = self
-            .connection()
+            .connection()?
             .prepare_cached(&format!(
                 "SELECT {SOLVE_COLUMNS} FROM calprov_solves s WHERE s.casa_version = ?1 \
                  AND s.solved_at >= ?2 AND s.solved_at <= ?3 ORDER BY s.id"

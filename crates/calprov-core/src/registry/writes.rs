@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::sync::LazyLock;
 
-use calprov_schema::{PROVENANCE_COLUMNS, begin_immediate};
-use rusqlite::params;
+use calprov_schema::PROVENANCE_COLUMNS;
 
 use super::Registry;
 use super::rows::{INSERT_IGNORE_SQL, PreparedRow, UPSERT_SQL, lookup_candidates, object_text};
@@ -14,6 +13,7 @@ use crate::caltable_row::{
     NewCaltable, Provenance, ProvenanceUpdate, RegisterMode, RegisterSummary,
 };
 use crate::clock::unix_now;
+use crate::sql::{Cell, Tx};
 use crate::suffix_rules::find_caltables;
 
 /// `UPDATE caltables SET <the five provenance columns> = ?2.. WHERE path = ?1`.
@@ -47,34 +47,28 @@ impl Registry {
             .map(|row| PreparedRow::new(set, row))
             .collect::<Result<Vec<_>, _>>()?;
         let now = unix_now();
-        let db = self.path().to_path_buf();
-        let tx =
-            begin_immediate(self.connection_mut()).map_err(Error::sql(&db, "begin register"))?;
+        let mut tx = self.begin_write("begin register")?;
         let mut summary = RegisterSummary::default();
-        {
-            let prepare = |sql: &str| {
-                tx.prepare_cached(sql)
-                    .map_err(Error::sql(&db, "prepare register"))
-            };
-            let mut exists = prepare("SELECT 1 FROM caltables WHERE path = ?1")?;
-            let mut statement = match mode {
-                RegisterMode::Upsert => prepare(&UPSERT_SQL)?,
-                RegisterMode::Ignore => prepare(&INSERT_IGNORE_SQL)?,
-            };
-            for row in &prepared {
-                let existed = exists
-                    .exists([&row.path])
-                    .map_err(Error::sql(&db, "look up caltable"))?;
-                row.execute(&mut statement, set, now)
-                    .map_err(Error::sql(&db, "register caltable"))?;
-                match (existed, mode) {
-                    (false, _) => summary.inserted += 1,
-                    (true, RegisterMode::Upsert) => summary.updated += 1,
-                    (true, RegisterMode::Ignore) => summary.ignored += 1,
-                }
+        let statement = match mode {
+            RegisterMode::Upsert => UPSERT_SQL.as_str(),
+            RegisterMode::Ignore => INSERT_IGNORE_SQL.as_str(),
+        };
+        for row in &prepared {
+            let existed = tx
+                .query_i64(
+                    "SELECT 1 FROM caltables WHERE path = ?1",
+                    &[Cell::from(row.path.as_str())],
+                    "look up caltable",
+                )?
+                .is_some();
+            tx.execute(statement, &row.values(set, now), "register caltable")?;
+            match (existed, mode) {
+                (false, _) => summary.inserted += 1,
+                (true, RegisterMode::Upsert) => summary.updated += 1,
+                (true, RegisterMode::Ignore) => summary.ignored += 1,
             }
         }
-        tx.commit().map_err(Error::sql(&db, "commit register"))?;
+        tx.commit("commit register")?;
         tracing::info!(set, ?summary, "registered caltables");
         Ok(summary)
     }
@@ -103,18 +97,17 @@ impl Registry {
     /// Marks every caltable of `set` retired and appends the reason to its notes; returns
     /// how many rows changed.
     pub fn retire_set(&mut self, set: &str, reason: &str) -> Result<usize, Error> {
-        let db = self.path().to_path_buf();
-        let tx = begin_immediate(self.connection_mut()).map_err(Error::sql(&db, "begin retire"))?;
+        let mut tx = self.begin_write("begin retire")?;
         let note = format!("retired: {reason}");
-        let changed = tx
-            .execute(
-                "UPDATE caltables SET status = 'retired', \
-                 notes = CASE WHEN notes IS NULL OR notes = '' THEN ?2 ELSE notes || '; ' || ?2 END \
-                 WHERE set_name = ?1 AND status != 'retired'",
-                params![set, note],
-            )
-            .map_err(Error::sql(&db, "retire set"))?;
-        tx.commit().map_err(Error::sql(&db, "commit retire"))?;
+        let changed = tx.execute(
+            "UPDATE caltables SET status = 'retired', \
+             notes = CASE WHEN notes IS NULL OR notes = '' THEN ?2 ELSE notes || '; ' || ?2 END \
+             WHERE set_name = ?1 AND status != 'retired'",
+            &[Cell::from(set), Cell::from(note)],
+            "retire set",
+        )?;
+        tx.commit("commit retire")?;
+        let changed = usize::try_from(changed).unwrap_or(usize::MAX);
         Ok(changed)
     }
 }
@@ -122,8 +115,7 @@ impl Registry {
 /// Writes the five provenance columns of a registered caltable inside the caller's
 /// transaction, replacing what was there. An unregistered caltable gets no row.
 pub(crate) fn write_provenance(
-    tx: &rusqlite::Transaction<'_>,
-    registry: &Path,
+    tx: &mut Tx<'_>,
     caltable: &str,
     provenance: &Provenance,
 ) -> Result<ProvenanceUpdate, Error> {
@@ -137,20 +129,19 @@ pub(crate) fn write_provenance(
         .as_ref()
         .map(|v| object_text(caltable, "quality_metrics", v))
         .transpose()?;
-    let mut stmt = tx
-        .prepare_cached(&UPDATE_PROVENANCE_SQL)
-        .map_err(Error::sql(registry, "prepare track"))?;
     for candidate in lookup_candidates(caltable) {
-        let changed = stmt
-            .execute(params![
-                candidate,
-                provenance.source_ms_path,
-                provenance.solver_command,
-                provenance.solver_version,
-                params_json,
-                metrics_json,
-            ])
-            .map_err(Error::sql(registry, "write provenance"))?;
+        let changed = tx.execute(
+            &UPDATE_PROVENANCE_SQL,
+            &[
+                Cell::from(candidate),
+                Cell::from(provenance.source_ms_path.as_deref()),
+                Cell::from(provenance.solver_command.as_deref()),
+                Cell::from(provenance.solver_version.as_deref()),
+                Cell::from(params_json.clone()),
+                Cell::from(metrics_json.clone()),
+            ],
+            "write provenance",
+        )?;
         if changed > 0 {
             return Ok(ProvenanceUpdate::Updated);
         }

@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use calprov_schema::begin_immediate;
 use serde_json::Value;
 
 use crate::casa_command::{render_solve_command, truncate_command};
@@ -78,13 +77,10 @@ pub(crate) fn compose_application(
     };
     let tables = gaintable_inputs(params, cwd);
     let cwd_text = cwd.map(|c| c.to_string_lossy().into_owned());
-    let db = registry.path().to_path_buf();
     let stored = (|| -> Result<Vec<String>, Error> {
-        let tx = begin_immediate(registry.connection_mut())
-            .map_err(Error::sql(&db, "begin application"))?;
+        let mut tx = registry.begin_write("begin application")?;
         let (_, unpinned) = insert_application(
-            &tx,
-            &db,
+            &mut tx,
             &NewApplication {
                 ms: &ms,
                 applied_at: unix_now(),
@@ -98,8 +94,7 @@ pub(crate) fn compose_application(
         )?;
         let message = (!unpinned.is_empty()).then(|| unpinned.join("; "));
         insert_event(
-            &tx,
-            &db,
+            &mut tx,
             &EventRow {
                 caltable: &ms,
                 outcome: if unpinned.is_empty() {
@@ -115,7 +110,7 @@ pub(crate) fn compose_application(
                 qa_passed: None,
             },
         )?;
-        tx.commit().map_err(Error::sql(&db, "commit application"))?;
+        tx.commit("commit application")?;
         Ok(unpinned)
     })();
     match stored {

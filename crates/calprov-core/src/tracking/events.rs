@@ -2,13 +2,10 @@
 //! the provenance it describes, or on its own (best effort, within what is left of the busy
 //! timeout) when the call failed.
 
-use std::path::Path;
 use std::time::Instant;
 
-use calprov_schema::begin_immediate;
-use rusqlite::params;
-
 use crate::clock::unix_now;
+use crate::sql::{Cell, Tx};
 use crate::tracking::{TrackOutcome, chain};
 use crate::{Error, Registry};
 
@@ -25,29 +22,23 @@ pub(crate) struct EventRow<'a> {
 }
 
 /// Inserts the event inside the caller's transaction.
-pub(crate) fn insert_event(
-    tx: &rusqlite::Transaction<'_>,
-    db: &Path,
-    e: &EventRow<'_>,
-) -> Result<(), Error> {
-    tx.prepare_cached(
+pub(crate) fn insert_event(tx: &mut Tx<'_>, e: &EventRow<'_>) -> Result<(), Error> {
+    tx.execute(
         "INSERT INTO calprov_tracking_events (recorded_at, caltable_path, outcome, failure_kind, message, \
          latency_us, version_step, solver_version, qa_passed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            unix_now(),
-            e.caltable,
-            e.outcome,
-            e.failure_kind,
-            e.message,
-            i64::try_from(e.latency_us).unwrap_or(i64::MAX),
-            e.version_step,
-            e.solver_version,
-            e.qa_passed,
-        ])
-    })
-    .map_err(Error::sql(db, "record tracking event"))?;
+        &[
+            Cell::from(unix_now()),
+            Cell::from(e.caltable),
+            Cell::from(e.outcome),
+            Cell::from(e.failure_kind),
+            Cell::from(e.message),
+            Cell::from(i64::try_from(e.latency_us).unwrap_or(i64::MAX)),
+            Cell::from(e.version_step),
+            Cell::from(e.solver_version),
+            Cell::from(e.qa_passed),
+        ],
+        "record tracking event",
+    )?;
     Ok(())
 }
 
@@ -68,16 +59,12 @@ pub(crate) fn record_event_best_effort(
         _ => (None, None),
     };
     let budget = registry.busy_timeout().saturating_sub(started.elapsed());
-    let db = registry.path().to_path_buf();
     let full_timeout = registry.busy_timeout();
-    let conn = registry.connection_mut();
+    registry.set_lock_wait(budget);
     let result = (|| -> Result<(), Error> {
-        conn.busy_timeout(budget)
-            .map_err(Error::sql(&db, "set busy timeout"))?;
-        let tx = begin_immediate(conn).map_err(Error::sql(&db, "begin event"))?;
+        let mut tx = registry.begin_write("begin event")?;
         insert_event(
-            &tx,
-            &db,
+            &mut tx,
             &EventRow {
                 caltable,
                 outcome: outcome.name(),
@@ -89,10 +76,10 @@ pub(crate) fn record_event_best_effort(
                 qa_passed: None,
             },
         )?;
-        tx.commit().map_err(Error::sql(&db, "commit event"))
+        tx.commit("commit event")
     })();
     // The connection keeps its own timeout for whatever the caller does next.
-    let _ = conn.busy_timeout(full_timeout);
+    registry.set_lock_wait(full_timeout);
     if let Err(err) = result {
         tracing::warn!(
             caltable,

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use calprov_casa::VersionStep;
-use calprov_schema::begin_immediate;
 use serde_json::{Map, Value};
 
 use crate::caltable_row::{Provenance, ProvenanceUpdate};
@@ -15,6 +14,7 @@ use crate::lineage::selection::Selection;
 use crate::paths::normalize_to_string;
 use crate::registry::history::{NewSolve, insert_solve};
 use crate::registry::write_provenance;
+use crate::sql::Tx;
 use crate::tracking::events::{EventRow, elapsed_us, insert_event};
 use crate::tracking::outcome::describe_missing;
 use crate::tracking::{Missing, TrackOutcome};
@@ -55,21 +55,19 @@ pub(crate) fn store(
     record: &Record<'_>,
     started: Instant,
 ) -> Result<ProvenanceUpdate, Error> {
-    let db = registry.path().to_path_buf();
-    let tx = begin_immediate(registry.connection_mut()).map_err(Error::sql(&db, "begin track"))?;
-    let update = write_provenance(&tx, &db, record.caltable, record.provenance)?;
+    let mut tx = registry.begin_write("begin track")?;
+    let update = write_provenance(&mut tx, record.caltable, record.provenance)?;
     let outcome = match (update, record.missing.is_empty()) {
         (ProvenanceUpdate::NotRegistered, _) => TrackOutcome::NOT_REGISTERED,
         (ProvenanceUpdate::Updated, true) => TrackOutcome::TRACKED,
         (ProvenanceUpdate::Updated, false) => TrackOutcome::PARTIAL,
     };
     if update == ProvenanceUpdate::Updated {
-        append_solve(&tx, &db, record, outcome)?;
+        append_solve(&mut tx, record, outcome)?;
     }
     let message = (!record.missing.is_empty()).then(|| describe_missing(record.missing));
     insert_event(
-        &tx,
-        &db,
+        &mut tx,
         &EventRow {
             caltable: record.caltable,
             outcome,
@@ -81,17 +79,12 @@ pub(crate) fn store(
             qa_passed: record.qa_passed,
         },
     )?;
-    tx.commit().map_err(Error::sql(&db, "commit track"))?;
+    tx.commit("commit track")?;
     Ok(update)
 }
 
 /// The history row of a recorded solve, its inputs read from its parameters.
-fn append_solve(
-    tx: &rusqlite::Transaction<'_>,
-    db: &Path,
-    record: &Record<'_>,
-    outcome: &str,
-) -> Result<(), Error> {
+fn append_solve(tx: &mut Tx<'_>, record: &Record<'_>, outcome: &str) -> Result<(), Error> {
     let provenance = record.provenance;
     let empty = Map::new();
     let params = provenance
@@ -122,7 +115,6 @@ fn append_solve(
     let cwd_text = cwd.map(|c| c.to_string_lossy().into_owned());
     insert_solve(
         tx,
-        db,
         &NewSolve {
             caltable: &caltable,
             solved_at: unix_now(),

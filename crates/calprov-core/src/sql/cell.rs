@@ -1,7 +1,10 @@
 //! One value of a registry row, as both backends can hold it, and the rules that turn what a
 //! backend returns into it (pure: tested without a database).
 
+use bytes::BytesMut;
 use calprov_schema::ColumnType;
+use postgres::types::{IsNull, Type, to_sql_checked};
+use rusqlite::types::{ToSqlOutput, ValueRef};
 
 /// A value of one column of one row.
 #[derive(Debug, Clone)]
@@ -41,6 +44,85 @@ impl std::fmt::Display for Cell {
             Cell::Text(v) => write!(f, "{v:?}"),
             Cell::Blob(v) => write!(f, "a blob of {} bytes", v.len()),
         }
+    }
+}
+
+/// Bound to an SQLite statement as the value it holds.
+impl rusqlite::ToSql for Cell {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Cell::Null => ValueRef::Null,
+            Cell::Integer(v) => ValueRef::Integer(*v),
+            Cell::Real(v) => ValueRef::Real(*v),
+            Cell::Text(v) => ValueRef::Text(v.as_bytes()),
+            Cell::Blob(v) => ValueRef::Blob(v),
+        }))
+    }
+}
+
+/// Bound to a PostgreSQL statement as the value it holds, in the column types calprov's
+/// PostgreSQL schema uses (`BIGINT`, `DOUBLE PRECISION`, `TEXT`, `BYTEA`).
+impl postgres::types::ToSql for Cell {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Cell::Null => Ok(IsNull::Yes),
+            Cell::Integer(v) => v.to_sql(ty, out),
+            Cell::Real(v) => v.to_sql(ty, out),
+            Cell::Text(v) => v.to_sql(ty, out),
+            Cell::Blob(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        [Type::INT8, Type::FLOAT8, Type::TEXT, Type::BYTEA].contains(ty)
+    }
+
+    to_sql_checked!();
+}
+
+impl From<i64> for Cell {
+    fn from(v: i64) -> Self {
+        Cell::Integer(v)
+    }
+}
+
+impl From<f64> for Cell {
+    fn from(v: f64) -> Self {
+        Cell::Real(v)
+    }
+}
+
+impl From<bool> for Cell {
+    fn from(v: bool) -> Self {
+        Cell::Integer(i64::from(v))
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(v: &str) -> Self {
+        Cell::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Cell {
+    fn from(v: String) -> Self {
+        Cell::Text(v)
+    }
+}
+
+impl From<Vec<u8>> for Cell {
+    fn from(v: Vec<u8>) -> Self {
+        Cell::Blob(v)
+    }
+}
+
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Cell::Null, Into::into)
     }
 }
 
