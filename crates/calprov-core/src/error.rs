@@ -113,6 +113,20 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A value read from the registry is not of its column's type.
+    #[error(
+        "registry {registry}: {action}: column {column} holds {found}, not a value of its type"
+    )]
+    BadValue {
+        /// The registry (a URL without its password).
+        registry: String,
+        /// What was being read.
+        action: &'static str,
+        /// The column's position in the query.
+        column: usize,
+        /// What it holds.
+        found: String,
+    },
     /// The operation is not yet written for PostgreSQL registries.
     #[error(
         "registry {registry}: this operation does not support PostgreSQL registries yet (tracking, registering, show, where, init and copy do)"

@@ -24,3 +24,15 @@ CREATE TABLE IF NOT EXISTS caltables (
 CREATE INDEX IF NOT EXISTS idx_caltables_set ON caltables(set_name);
 CREATE INDEX IF NOT EXISTS idx_caltables_valid ON caltables(valid_start_mjd, valid_end_mjd);
 CREATE INDEX IF NOT EXISTS idx_caltables_source ON caltables(source_ms_path);
+
+-- JSON text as jsonb, NULL where it is not valid JSON (rows the Python pipeline wrote may
+-- hold NaN tokens): what SQLite's json_valid guards do, so one such row cannot fail a query
+-- over all of them.
+CREATE OR REPLACE FUNCTION calprov_try_jsonb(t TEXT) RETURNS JSONB
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN t::jsonb;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$$;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod architecture;
+mod backends;
 mod backfill;
 mod cli;
 mod concurrent_migration;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
@@ -26,71 +26,6 @@ const TABLES: [(&str, &str); 7] = [
     ("calprov_application_tables", "application_id, idx"),
     ("calprov_solve_groups", "solve_id"),
 ];
-
-/// A database of its own on the test server.
-struct Database {
-    url: String,
-    password: String,
-    admin_url: String,
-    name: String,
-}
-
-impl Database {
-    /// Creates (afresh) the database `calprov_t_<name>`; `None` when no server is configured.
-    #[allow(clippy::print_stderr)]
-    fn fresh(name: &str) -> Option<Self> {
-        let Some(admin_url) = std::env::var("CALPROV_TEST_PG_URL").ok() else {
-            let required = std::env::var_os("CALPROV_REQUIRE_TOOLS").is_some_and(|v| v == "1");
-            assert!(
-                !required,
-                "CALPROV_TEST_PG_URL is not set (run .ci/postgres start)"
-            );
-            eprintln!("CALPROV_TEST_PG_URL is not set: the PostgreSQL test {name} did not run");
-            return None;
-        };
-        let name = format!("calprov_t_{name}");
-        let mut admin = Client::connect(&admin_url, NoTls).unwrap();
-        // One statement per call: a batch would run in one transaction, where these cannot.
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let password = base
-            .rsplit_once('@')
-            .and_then(|(auth, _)| auth.rsplit_once(':'))
-            .map(|(_, password)| password.to_owned())
-            .unwrap();
-        Some(Self {
-            url: format!("{base}/{name}"),
-            password,
-            admin_url,
-            name,
-        })
-    }
-
-    fn client(&self) -> Client {
-        Client::connect(&self.url, NoTls).unwrap()
-    }
-
-    /// The URL without its password.
-    fn url_without_password(&self) -> String {
-        self.url.replace(&format!(":{}@", self.password), "@")
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = Client::connect(&self.admin_url, NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(calprov_bin());
@@ -141,7 +76,7 @@ fn pg_count(client: &mut Client, table: &str) -> i64 {
 
 #[test]
 fn a_registry_copied_to_postgresql_and_back_is_the_same_registry() {
-    let Some(pg) = Database::fresh("roundtrip") else {
+    let Some(pg) = PgDatabase::fresh("roundtrip") else {
         return;
     };
     let c = chain();
@@ -226,7 +161,7 @@ fn a_registry_copied_to_postgresql_and_back_is_the_same_registry() {
 
 #[test]
 fn a_copy_into_a_registry_that_is_not_empty_changes_nothing() {
-    let Some(pg) = Database::fresh("not_empty") else {
+    let Some(pg) = PgDatabase::fresh("not_empty") else {
         return;
     };
     let c = chain();
@@ -247,7 +182,7 @@ fn a_copy_into_a_registry_that_is_not_empty_changes_nothing() {
 
 #[test]
 fn a_value_postgresql_cannot_hold_is_named_and_nothing_is_written() {
-    let Some(pg) = Database::fresh("bad_value") else {
+    let Some(pg) = PgDatabase::fresh("bad_value") else {
         return;
     };
     let c = chain();
@@ -280,7 +215,7 @@ fn a_value_postgresql_cannot_hold_is_named_and_nothing_is_written() {
 
 #[test]
 fn sixteen_processes_migrating_one_empty_database_migrate_it_once() {
-    let Some(pg) = Database::fresh("migrate16") else {
+    let Some(pg) = PgDatabase::fresh("migrate16") else {
         return;
     };
     let children: Vec<_> = (0..16)
@@ -317,7 +252,7 @@ fn sixteen_processes_migrating_one_empty_database_migrate_it_once() {
 
 #[test]
 fn the_password_is_never_printed() {
-    let Some(pg) = Database::fresh("password") else {
+    let Some(pg) = PgDatabase::fresh("password") else {
         return;
     };
     let c = chain();
@@ -378,7 +313,7 @@ fn the_password_is_never_printed() {
 
 #[test]
 fn credentials_come_from_pgpassword_or_a_private_password_file() {
-    let Some(pg) = Database::fresh("credentials") else {
+    let Some(pg) = PgDatabase::fresh("credentials") else {
         return;
     };
     let bare = pg.url_without_password();

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use postgres::{Client, NoTls};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -234,4 +235,99 @@ pub fn apply(db: &Path, params: Value) {
         db,
         &["applied", "--params", &params.to_string(), "--strict"],
     ));
+}
+
+/// A database of its own on the test server.
+pub struct PgDatabase {
+    pub url: String,
+    pub password: String,
+    admin_url: String,
+    pub name: String,
+}
+
+impl PgDatabase {
+    /// Creates (afresh) the database `calprov_t_<name>`; `None` when no server is configured.
+    #[allow(clippy::print_stderr)]
+    pub fn fresh(name: &str) -> Option<Self> {
+        let Some(admin_url) = std::env::var("CALPROV_TEST_PG_URL").ok() else {
+            let required = std::env::var_os("CALPROV_REQUIRE_TOOLS").is_some_and(|v| v == "1");
+            assert!(
+                !required,
+                "CALPROV_TEST_PG_URL is not set (run .ci/postgres start)"
+            );
+            eprintln!("CALPROV_TEST_PG_URL is not set: the PostgreSQL test {name} did not run");
+            return None;
+        };
+        let name = format!("calprov_t_{name}");
+        let mut admin = Client::connect(&admin_url, NoTls).unwrap();
+        // One statement per call: a batch would run in one transaction, where these cannot.
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, _) = admin_url.rsplit_once('/').unwrap();
+        let password = base
+            .rsplit_once('@')
+            .and_then(|(auth, _)| auth.rsplit_once(':'))
+            .map(|(_, password)| password.to_owned())
+            .unwrap();
+        Some(Self {
+            url: format!("{base}/{name}"),
+            password,
+            admin_url,
+            name,
+        })
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(&self.url, NoTls).unwrap()
+    }
+
+    /// The URL without its password.
+    pub fn url_without_password(&self) -> String {
+        self.url.replace(&format!(":{}@", self.password), "@")
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = Client::connect(&self.admin_url, NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// One registry of each backend for a test that must hold on both: an SQLite file, and a
+/// database of its own on the PostgreSQL test server when there is one.
+pub struct Backend {
+    /// `sqlite` or `postgres`.
+    pub name: &'static str,
+    /// What `--db` is given: the file, or the URL.
+    pub db: PathBuf,
+    _file: Option<tempfile::TempDir>,
+    _database: Option<PgDatabase>,
+}
+
+pub fn backends(test: &str) -> Vec<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec![Backend {
+        name: "sqlite",
+        db: dir.path().join("reg.sqlite3"),
+        _file: Some(dir),
+        _database: None,
+    }];
+    if let Some(database) = PgDatabase::fresh(test) {
+        all.push(Backend {
+            name: "postgres",
+            db: PathBuf::from(&database.url),
+            _file: None,
+            _database: Some(database),
+        });
+    }
+    all
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::registry::ANY_PROVENANCE_SQL;
+use crate::sql::{Cell, get};
 use crate::tracking::TrackOutcome;
 use crate::{Error, Registry};
 
@@ -94,29 +95,23 @@ impl Registry {
     /// Computes provenance health from the events since `since` (unix seconds) and the
     /// current registry.
     pub fn stats(&self, since: Option<f64>) -> Result<Stats, Error> {
-        let conn = self.connection()?;
         let db = self.path();
         let since_value = since.unwrap_or(f64::NEG_INFINITY);
         let mut stats = Stats {
             since,
             ..Stats::default()
         };
-        let mut stmt = conn
-            .prepare("SELECT outcome, failure_kind, latency_us FROM calprov_tracking_events WHERE recorded_at >= ?1")
-            .map_err(Error::sql(db, "read tracking events"))?;
-        let rows = stmt
-            .query_map([since_value], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(Error::sql(db, "read tracking events"))?;
+        let action = "read tracking events";
+        let events = self.read_rows(
+            "SELECT outcome, failure_kind, latency_us FROM calprov_tracking_events WHERE recorded_at >= ?1",
+            &[Cell::from(since_value)],
+            action,
+        )?;
         let mut latencies = Vec::new();
-        for row in rows {
-            let (outcome, kind, latency_us) =
-                row.map_err(Error::sql(db, "read tracking events"))?;
+        for row in &events {
+            let outcome: String = get(row, 0, db, action)?;
+            let kind: Option<String> = get(row, 1, db, action)?;
+            let latency_us: i64 = get(row, 2, db, action)?;
             // A caltable that is not registered loses its record as surely as a failed
             // write: it is counted as a failure kind of its own.
             let kind = match outcome.as_str() {
@@ -151,23 +146,20 @@ impl Registry {
             .map(|bound| (*bound, latencies.partition_point(|l| l <= bound) as u64))
             .collect();
 
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT set_name, count(*), sum({}) FROM caltables GROUP BY set_name",
+        let action = "read coverage";
+        let sets = self.read_rows(
+            &format!(
+                "SELECT set_name, count(*), CAST(sum(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) \
+                 FROM caltables GROUP BY set_name",
                 *ANY_PROVENANCE_SQL
-            ))
-            .map_err(Error::sql(db, "read coverage"))?;
-        let sets = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(Error::sql(db, "read coverage"))?;
-        for set in sets {
-            let (name, registered, with) = set.map_err(Error::sql(db, "read coverage"))?;
+            ),
+            &[],
+            action,
+        )?;
+        for row in &sets {
+            let name: String = get(row, 0, db, action)?;
+            let registered: i64 = get(row, 1, db, action)?;
+            let with: i64 = get(row, 2, db, action)?;
             let c = coverage(registered as u64, with as u64);
             stats.coverage.registered += c.registered;
             stats.coverage.with_provenance += c.with_provenance;
@@ -175,27 +167,40 @@ impl Registry {
         }
         stats.coverage = coverage(stats.coverage.registered, stats.coverage.with_provenance);
 
-        let mut stmt = conn
-            .prepare("SELECT solver_version, count(*) FROM caltables WHERE solver_version IS NOT NULL GROUP BY solver_version")
-            .map_err(Error::sql(db, "read versions"))?;
-        let versions = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(Error::sql(db, "read versions"))?;
-        for v in versions {
-            let (version, n) = v.map_err(Error::sql(db, "read versions"))?;
+        let action = "read versions";
+        let versions = self.read_rows(
+            "SELECT solver_version, count(*) FROM caltables WHERE solver_version IS NOT NULL GROUP BY solver_version",
+            &[],
+            action,
+        )?;
+        for row in &versions {
+            let version: String = get(row, 0, db, action)?;
+            let n: i64 = get(row, 1, db, action)?;
             stats.casa_versions.insert(version, n as u64);
         }
 
-        // Rows written by Python may hold NaN tokens that SQLite's JSON functions reject:
-        // json_valid keeps one such row from failing the whole report.
-        let (assessed, passed): (i64, i64) = conn
-            .query_row(
-                "SELECT count(v), COALESCE(sum(v), 0) FROM (SELECT json_extract(quality_metrics, '$.qa_passed') AS v \
-                 FROM caltables WHERE quality_metrics IS NOT NULL AND json_valid(quality_metrics)) WHERE v IS NOT NULL",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(Error::sql(db, "read QA verdicts"))?;
+        // Rows written by Python may hold NaN tokens that JSON parsers reject: json_valid
+        // (SQLite) and calprov_try_jsonb (PostgreSQL) keep one such row from failing the
+        // whole report.
+        let action = "read QA verdicts";
+        let verdicts = self.read_rows(
+            match self.backend() {
+                "postgres" => {
+                    "SELECT count(v), CAST(COALESCE(sum(v), 0) AS BIGINT) FROM (SELECT \
+                     CASE calprov_try_jsonb(quality_metrics)->'qa_passed' WHEN 'true' THEN 1 WHEN 'false' THEN 0 END AS v \
+                     FROM caltables WHERE quality_metrics IS NOT NULL) q WHERE v IS NOT NULL"
+                }
+                _ => {
+                    "SELECT count(v), COALESCE(sum(v), 0) FROM (SELECT json_extract(quality_metrics, '$.qa_passed') AS v \
+                     FROM caltables WHERE quality_metrics IS NOT NULL AND json_valid(quality_metrics)) WHERE v IS NOT NULL"
+                }
+            },
+            &[],
+            action,
+        )?;
+        let row = verdicts.first().map(Vec::as_slice).unwrap_or_default();
+        let assessed: i64 = get(row, 0, db, action)?;
+        let passed: i64 = get(row, 1, db, action)?;
         stats.qa_assessed = assessed as u64;
         stats.qa_pass_rate = (assessed > 0).then(|| passed as f64 / assessed as f64);
         Ok(stats)

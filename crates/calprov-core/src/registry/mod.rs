@@ -24,7 +24,7 @@ use rusqlite::Connection;
 
 use crate::Error;
 use crate::db_path::RegistryAddress;
-use crate::sql::Tx;
+use crate::sql::{Cell, Tx};
 
 pub use fingerprints::RecordedFingerprint;
 pub use history_reads::SolveEntry;
@@ -51,7 +51,9 @@ enum Backend {
         _wal_index: WalIndexUse,
     },
     Postgres {
-        client: Box<postgres::Client>,
+        // Behind a mutex: reads take `&self`, and postgres's client needs `&mut` for any
+        // statement. Writes go through `&mut self` and take it without locking.
+        client: std::sync::Mutex<postgres::Client>,
         target: PgTarget,
     },
 }
@@ -103,7 +105,7 @@ impl Registry {
                     crate::postgres::open_postgres(target, postgres, options.busy_timeout)?;
                 Ok(Self {
                     backend: Backend::Postgres {
-                        client: Box::new(opened.client),
+                        client: std::sync::Mutex::new(opened.client),
                         target: target.clone(),
                     },
                     path: PathBuf::from(target.shown()),
@@ -138,6 +140,9 @@ impl Registry {
             }),
             Backend::Postgres { client, target } => {
                 let target = &*target;
+                let client = client
+                    .get_mut()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
                 let tx = client.transaction().map_err(|e| {
                     Error::Schema(calprov_schema::Error::postgres(target, action, e))
                 })?;
@@ -155,8 +160,56 @@ impl Registry {
                 let _ = conn.busy_timeout(wait);
             }
             Backend::Postgres { client, .. } => {
+                let client = client
+                    .get_mut()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
                 let millis = wait.as_millis().max(1);
                 let _ = client.batch_execute(&format!("SET lock_timeout = {millis}"));
+            }
+        }
+    }
+
+    /// Every row a query (written for both backends, `?N` placeholders) returns, as cells.
+    pub(crate) fn read_rows(
+        &self,
+        sql: &str,
+        params: &[Cell],
+        action: &'static str,
+    ) -> Result<Vec<Vec<Cell>>, Error> {
+        match &self.backend {
+            Backend::Sqlite { conn, .. } => {
+                let mut stmt = conn
+                    .prepare_cached(sql)
+                    .map_err(Error::sql(&self.path, action))?;
+                let width = stmt.column_count();
+                stmt.query_map(rusqlite::params_from_iter(params), |row| {
+                    (0..width)
+                        .map(|i| row.get_ref(i).map(crate::sql::cell::from_sqlite_value))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .and_then(Iterator::collect)
+                .map_err(Error::sql(&self.path, action))
+            }
+            Backend::Postgres { client, target } => {
+                let pg_error =
+                    |e| Error::Schema(calprov_schema::Error::postgres(target, action, e));
+                // A poisoned lock only means another thread panicked mid-call; the
+                // connection itself is still usable or fails on its own terms.
+                let mut client = client
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let sql = crate::sql::postgres_placeholders(sql);
+                let rows = client
+                    .query(sql.as_ref(), &crate::sql::pg_params(params))
+                    .map_err(pg_error)?;
+                rows.iter()
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|i| crate::sql::cell::from_postgres_column(row, i))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(pg_error)
+                    })
+                    .collect()
             }
         }
     }

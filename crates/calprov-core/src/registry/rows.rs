@@ -5,14 +5,13 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use calprov_schema::{ALL_COLUMNS, PROVENANCE_COLUMNS};
-use rusqlite::Row;
 use serde_json::Value;
 
 use crate::Error;
 use crate::caltable_row::{CaltableRecord, NewCaltable, STATUSES};
 use crate::json::parse_python_json;
 use crate::paths::normalize_to_string;
-use crate::sql::Cell;
+use crate::sql::{Cell, get};
 
 /// `SELECT <the 17 columns, in schema order> FROM caltables`.
 pub(crate) static SELECT_RECORD: LazyLock<String> =
@@ -249,30 +248,31 @@ pub(crate) struct RawRecord {
 }
 
 impl RawRecord {
-    /// Reads the columns in [`ALL_COLUMNS`] order.
-    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+    /// Reads the columns in [`ALL_COLUMNS`] order from a row of either backend.
+    pub(crate) fn from_cells(row: &[Cell], registry: &Path) -> Result<Self, Error> {
+        let action = "read caltable";
         Ok(Self {
             record: CaltableRecord {
-                id: row.get(0)?,
-                set_name: row.get(1)?,
-                path: row.get(2)?,
-                table_type: row.get(3)?,
-                order_index: row.get(4)?,
-                cal_field: row.get(5)?,
-                refant: row.get(6)?,
-                created_at: row.get(7)?,
-                valid_start_mjd: row.get(8)?,
-                valid_end_mjd: row.get(9)?,
-                status: row.get(10)?,
-                notes: row.get(11)?,
-                source_ms_path: row.get(12)?,
-                solver_command: row.get(13)?,
-                solver_version: row.get(14)?,
+                id: get(row, 0, registry, action)?,
+                set_name: get(row, 1, registry, action)?,
+                path: get(row, 2, registry, action)?,
+                table_type: get(row, 3, registry, action)?,
+                order_index: get(row, 4, registry, action)?,
+                cal_field: get(row, 5, registry, action)?,
+                refant: get(row, 6, registry, action)?,
+                created_at: get(row, 7, registry, action)?,
+                valid_start_mjd: get(row, 8, registry, action)?,
+                valid_end_mjd: get(row, 9, registry, action)?,
+                status: get(row, 10, registry, action)?,
+                notes: get(row, 11, registry, action)?,
+                source_ms_path: get(row, 12, registry, action)?,
+                solver_command: get(row, 13, registry, action)?,
+                solver_version: get(row, 14, registry, action)?,
                 solver_params: None,
                 quality_metrics: None,
             },
-            solver_params: row.get(15)?,
-            quality_metrics: row.get(16)?,
+            solver_params: get(row, 15, registry, action)?,
+            quality_metrics: get(row, 16, registry, action)?,
         })
     }
 

@@ -126,6 +126,79 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
     }
 }
 
+/// A Rust value a cell read back can be: `None` when the cell holds another type.
+pub(crate) trait FromCell: Sized {
+    fn from_cell(cell: &Cell) -> Option<Self>;
+}
+
+impl FromCell for i64 {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        match cell {
+            Cell::Integer(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+impl FromCell for f64 {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        match cell {
+            Cell::Real(v) => Some(*v),
+            // SQLite may hand back a whole-number REAL as an integer.
+            Cell::Integer(v) => Some(*v as f64),
+            _ => None,
+        }
+    }
+}
+
+impl FromCell for String {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        match cell {
+            Cell::Text(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl<T: FromCell> FromCell for Option<T> {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        match cell {
+            Cell::Null => Some(None),
+            other => T::from_cell(other).map(Some),
+        }
+    }
+}
+
+/// Any value SQLite returns, as the cell of its own type.
+pub(crate) fn from_sqlite_value(value: ValueRef<'_>) -> Cell {
+    match value {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(v) => Cell::Integer(v),
+        ValueRef::Real(v) => Cell::Real(v),
+        ValueRef::Text(v) => Cell::Text(String::from_utf8_lossy(v).into_owned()),
+        ValueRef::Blob(v) => Cell::Blob(v.to_vec()),
+    }
+}
+
+/// Column `i` of a PostgreSQL row, as the cell of its type (the types calprov's schema and
+/// its queries produce; `count`s are `BIGINT`, and queries cast sums and booleans).
+pub(crate) fn from_postgres_column(row: &postgres::Row, i: usize) -> Result<Cell, postgres::Error> {
+    let ty = row.columns().get(i).map(|c| c.type_().clone());
+    Ok(match ty {
+        Some(ty) if ty == Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Cell::Integer),
+        Some(ty) if ty == Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map(|v| Cell::Integer(i64::from(v))),
+        Some(ty) if ty == Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)?
+            .map(|v| Cell::Integer(i64::from(v))),
+        Some(ty) if ty == Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Cell::Real),
+        Some(ty) if ty == Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Cell::Blob),
+        _ => row.try_get::<_, Option<String>>(i)?.map(Cell::Text),
+    }
+    .unwrap_or(Cell::Null))
+}
+
 /// A value as SQLite stores it, before it is checked against its column's type.
 pub(crate) enum Stored<'a> {
     Null,

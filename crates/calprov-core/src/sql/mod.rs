@@ -12,7 +12,7 @@ use std::path::Path;
 
 use calprov_schema::postgres::PgTarget;
 
-pub(crate) use cell::Cell;
+pub(crate) use cell::{Cell, FromCell};
 
 use crate::Error;
 
@@ -140,10 +140,14 @@ impl Tx<'_> {
                 let row = tx
                     .query_opt(sql.as_ref(), &params)
                     .map_err(Self::postgres_error(target, action))?;
+                // Decoded by the column's type: `SELECT 1` is an int4 on PostgreSQL.
                 match row {
-                    Some(row) => row
-                        .try_get::<_, Option<i64>>(0)
-                        .map_err(Self::postgres_error(target, action)),
+                    Some(row) => match cell::from_postgres_column(&row, 0)
+                        .map_err(Self::postgres_error(target, action))?
+                    {
+                        Cell::Integer(v) => Ok(Some(v)),
+                        _ => Ok(None),
+                    },
                     None => Ok(None),
                 }
             }
@@ -171,7 +175,24 @@ impl Tx<'_> {
     }
 }
 
-fn pg_params(params: &[Cell]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+/// Column `i` of a row read back, as `T`; an error naming the registry, the read and the
+/// column when it holds something else.
+pub(crate) fn get<T: FromCell>(
+    row: &[Cell],
+    i: usize,
+    registry: &Path,
+    action: &'static str,
+) -> Result<T, Error> {
+    let cell = row.get(i).unwrap_or(&Cell::Null);
+    T::from_cell(cell).ok_or_else(|| Error::BadValue {
+        registry: registry.display().to_string(),
+        action,
+        column: i,
+        found: cell.to_string(),
+    })
+}
+
+pub(crate) fn pg_params(params: &[Cell]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
     params
         .iter()
         .map(|c| c as &(dyn postgres::types::ToSql + Sync))

@@ -1,0 +1,168 @@
+//! One suite, every backend: each test runs the same commands against an SQLite file and a
+//! PostgreSQL database (when the test server is there; CI requires it) and asserts the same
+//! outcomes. What is not yet written for PostgreSQL is asserted to say so.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// A real caltable copied into `dir` under `name`.
+fn caltable(dir: &Path, name: &str, from: &str) -> String {
+    let path = dir.join(name);
+    copy_dir(&testdata().join(from), &path);
+    path.to_string_lossy().into_owned()
+}
+
+fn data(out: std::process::Output) -> Value {
+    stdout_json(&ok(out))["data"].clone()
+}
+
+fn gaincal_params(table: &str) -> String {
+    json!({"vis": "/data/obs.ms", "caltable": table, "gaintype": "G", "refant": "ea01"}).to_string()
+}
+
+#[test]
+fn tracking_records_provenance_metrics_and_events_on_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = caltable(dir.path(), "obs_gacal", "sim_gacal");
+    let k = caltable(dir.path(), "obs_kcal", "sim_kcal");
+    for backend in backends("tracking") {
+        let db = &backend.db;
+        register(db, "obs", &g, "GA", "40");
+        register(db, "obs", &k, "K", "10");
+        let tracked = track_gaincal(db, &g, &gaincal_params(&g), &["--json"]);
+        assert_eq!(
+            data(tracked)["result"]["outcome"],
+            "tracked",
+            "{}",
+            backend.name
+        );
+        let record = data(calprov(db, &["show", &g, "--json"]));
+        assert_eq!(record["source_ms_path"], "/data/obs.ms", "{}", backend.name);
+        assert_eq!(record["solver_version"], "6.7.0.31", "{}", backend.name);
+        assert_eq!(
+            record["solver_command"],
+            format!("gaincal(caltable='{g}', gaintype='G', refant='ea01', vis='/data/obs.ms')"),
+            "{}",
+            backend.name
+        );
+        let metrics = &record["quality_metrics"];
+        assert_eq!(metrics["n_solutions"], 1680, "{}", backend.name);
+        assert_eq!(metrics["qa_passed"], true, "{}", backend.name);
+        assert_eq!(metrics["by_antenna"].as_array().map(Vec::len), Some(14));
+
+        // Not registered: recorded as an event, counted as a failure kind.
+        let lost = calprov(db, &["track", "--caltable", "/nowhere/x_gcal", "--json"]);
+        assert_eq!(
+            data(lost)["result"]["outcome"],
+            "not_registered",
+            "{}",
+            backend.name
+        );
+        let stats = data(calprov(db, &["stats", "--json"]));
+        assert_eq!(stats["events"], 2, "{}: {stats}", backend.name);
+        assert_eq!(
+            stats["by_failure_kind"]["not_registered"], 1,
+            "{}",
+            backend.name
+        );
+        assert_eq!(stats["coverage"]["registered"], 2, "{}", backend.name);
+        assert_eq!(stats["coverage"]["with_provenance"], 1, "{}", backend.name);
+        assert_eq!(stats["qa_pass_rate"], 1.0, "{}", backend.name);
+        let check = calprov(db, &["check", "--max-failure-rate", "0.1"]);
+        assert_eq!(check.status.code(), Some(4), "{}", backend.name);
+
+        let by_source = data(calprov(db, &["by-source", "/data/obs.ms", "--json"]));
+        assert_eq!(by_source[0]["path"], g.as_str(), "{}", backend.name);
+    }
+}
+
+#[test]
+fn re_registering_never_erases_provenance_on_any_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = caltable(dir.path(), "obs_gacal", "sim_gacal");
+    for backend in backends("upsert") {
+        let db = &backend.db;
+        register(db, "obs", &g, "GA", "40");
+        ok(track_gaincal(db, &g, &gaincal_params(&g), &["--strict"]));
+        // The pipeline registers the set again, with new notes and no provenance.
+        ok(calprov(
+            db,
+            &[
+                "register", "--set", "obs2", "--path", &g, "--type", "GA", "--order", "41",
+                "--notes", "again",
+            ],
+        ));
+        let record = data(calprov(db, &["show", &g, "--json"]));
+        assert_eq!(record["set_name"], "obs2", "{}", backend.name);
+        assert_eq!(record["order_index"], 41, "{}", backend.name);
+        assert_eq!(record["notes"], "again", "{}", backend.name);
+        assert_eq!(record["source_ms_path"], "/data/obs.ms", "{}", backend.name);
+        assert_eq!(record["solver_version"], "6.7.0.31", "{}", backend.name);
+        assert!(record["quality_metrics"].is_object(), "{}", backend.name);
+
+        let retired = data(calprov(db, &["retire", "obs2", "--json"]));
+        assert_eq!(retired["retired"], 1, "{}: {retired}", backend.name);
+        let sets = data(calprov(db, &["sets", "--json"]));
+        assert_eq!(sets[0]["n_active"], 0, "{}", backend.name);
+        assert_eq!(sets[0]["n_with_provenance"], 1, "{}", backend.name);
+    }
+}
+
+#[test]
+fn applications_pin_the_current_solve_on_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = caltable(dir.path(), "obs_gacal", "sim_gacal");
+    for backend in backends("applications") {
+        let db = &backend.db;
+        register(db, "obs", &g, "GA", "40");
+        ok(track_gaincal(db, &g, &gaincal_params(&g), &["--strict"]));
+        let applied = data(calprov(
+            db,
+            &[
+                "applied",
+                "--params",
+                &json!({"vis": "/data/target.ms", "gaintable": [g]}).to_string(),
+                "--strict",
+                "--json",
+            ],
+        ));
+        assert_eq!(
+            applied["result"]["outcome"], "tracked",
+            "{}: {applied}",
+            backend.name
+        );
+        // An application of a table never solved is recorded, and partial.
+        let partial = data(calprov(
+            db,
+            &[
+                "applied",
+                "--params",
+                &json!({"vis": "/data/target.ms", "gaintable": ["/nowhere/x_bcal"]}).to_string(),
+                "--json",
+            ],
+        ));
+        assert_eq!(
+            partial["result"]["outcome"], "partial",
+            "{}: {partial}",
+            backend.name
+        );
+        let stats = data(calprov(db, &["stats", "--json"]));
+        assert_eq!(stats["events"], 3, "{}: {stats}", backend.name);
+        assert_eq!(stats["by_outcome"]["partial"], 1, "{}", backend.name);
+    }
+}
+
+#[test]
+fn every_backend_says_where_it_is() {
+    for backend in backends("where") {
+        let located = data(calprov(&backend.db, &["where", "--json"]));
+        assert_eq!(located["backend"], backend.name);
+        let init = data(calprov(&backend.db, &["init", "--json"]));
+        assert!(init["schema_version"].as_i64().unwrap() >= 4, "{init}");
+        let path = PathBuf::from(located["path"].as_str().unwrap());
+        assert!(!path.as_os_str().is_empty());
+    }
+}
