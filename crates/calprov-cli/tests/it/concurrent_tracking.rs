@@ -1,23 +1,33 @@
-//! Eight OS processes tracking 500 distinct caltables each into one registry at once.
+//! OS processes tracking 500 distinct caltables each (and recording an application after
+//! every tenth) into one registry at once: 8 on an SQLite file (one host), 32 on PostgreSQL
+//! (the many nodes it is for).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::support::*;
 
-const PROCESSES: usize = 8;
 const PER_PROCESS: usize = 500;
+/// One application after every this many solves.
+const APPLY_EVERY: usize = 10;
 
 #[test]
-fn eight_processes_track_concurrently_without_lock_failures() {
+fn processes_track_and_apply_concurrently_without_lock_failures() {
+    for backend in backends("concurrent") {
+        concurrent(&backend, if backend.name == "postgres" { 32 } else { 8 });
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn concurrent(backend: &Backend, processes: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("reg.sqlite3");
+    let db = backend.db.clone();
     let table = dir.path().join("real_gpcal");
     copy_dir(&testdata().join("sim_gpcal"), &table);
     // 4,000 distinct caltable paths, each a symlink to one real table.
     let links = dir.path().join("cal");
     std::fs::create_dir(&links).unwrap();
-    let mut batches: Vec<String> = vec![String::new(); PROCESSES];
+    let mut batches: Vec<String> = vec![String::new(); processes];
     for (p, batch) in batches.iter_mut().enumerate() {
         for i in 0..PER_PROCESS {
             let path = links.join(format!("p{p}_t{i}_gpcal"));
@@ -26,6 +36,12 @@ fn eight_processes_track_concurrently_without_lock_failures() {
                 "{}\n",
                 serde_json::json!({"ms": format!("/data/p{p}_{i}.ms"), "caltable": path, "task": "gaincal", "params": {"vis": format!("/data/p{p}_{i}.ms"), "calmode": "p"}})
             ));
+            if i % APPLY_EVERY == APPLY_EVERY - 1 {
+                batch.push_str(&format!(
+                    "{}\n",
+                    serde_json::json!({"task": "applycal", "ms": format!("/data/target_p{p}_{i}.ms"), "params": {"vis": format!("/data/target_p{p}_{i}.ms"), "gaintable": [path]}})
+                ));
+            }
         }
     }
     let out = calprov(
@@ -73,31 +89,41 @@ fn eight_processes_track_concurrently_without_lock_failures() {
         assert!(!stderr.contains("locked"), "{stderr}");
         assert_eq!(
             stdout_json(&out)["data"]["by_outcome"]["tracked"],
-            PER_PROCESS
+            PER_PROCESS + PER_PROCESS / APPLY_EVERY,
+            "{}",
+            backend.name
         );
     }
     let elapsed = started.elapsed();
-    let total = (PROCESSES * PER_PROCESS) as i64;
+    let total = (processes * PER_PROCESS) as i64;
+    let applications = total / APPLY_EVERY as i64;
     assert_eq!(
-        count(
-            &db,
+        backend.count(
             "SELECT count(*) FROM caltables WHERE source_ms_path IS NOT NULL AND quality_metrics IS NOT NULL"
         ),
         total
     );
     assert_eq!(
-        count(
-            &db,
+        backend.count(
             "SELECT count(*) FROM caltables WHERE solver_params LIKE '%' || substr(source_ms_path, 7) || '%'"
         ),
         total
     );
     assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM calprov_tracking_events WHERE outcome = 'tracked'"
-        ),
-        total
+        backend.count("SELECT count(*) FROM calprov_tracking_events WHERE outcome = 'tracked'"),
+        total + applications
     );
-    eprintln!("{total} concurrent trackings by {PROCESSES} processes in {elapsed:?}");
+    assert_eq!(backend.count("SELECT count(*) FROM calprov_solves"), total);
+    // Every application pinned the solve of the table it applied.
+    assert_eq!(
+        backend.count(
+            "SELECT count(*) FROM calprov_application_tables t JOIN calprov_solves s ON s.id = t.solve_id \
+             WHERE s.caltable_path = t.caltable_path"
+        ),
+        applications
+    );
+    eprintln!(
+        "{} {total} concurrent trackings and {applications} applications by {processes} processes in {elapsed:?}",
+        backend.name
+    );
 }

@@ -331,3 +331,13 @@ pub fn backends(test: &str) -> Vec<Backend> {
     }
     all
 }
+
+impl Backend {
+    /// The integer a query (portable SQL) returns, read with the backend's own client.
+    pub fn count(&self, sql: &str) -> i64 {
+        match &self._database {
+            Some(database) => database.client().query_one(sql, &[]).unwrap().get(0),
+            None => count(&self.db, sql),
+        }
+    }
+}
