@@ -2,6 +2,7 @@
 //! (every call records its event); never failing a pipeline step unless `--strict` asks.
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 
 use anyhow::Context as _;
 use calprov_core::{
@@ -180,23 +181,34 @@ fn parse_line(line: &str) -> Result<Line, serde_json::Error> {
 }
 
 /// `track-many`: like `track --task` (or `applied`) for each line, over one registry connection.
+///
+/// Lines are tracked as they arrive, so a pipeline can stream its solves through one process
+/// as they finish.
 pub fn track_many(ctx: &Context, args: TrackManyArgs) -> Result<Exit, CliError> {
-    let text = if args.file.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("cannot read stdin")
+    let source = if args.file.as_os_str() == "-" {
+        "stdin".to_owned()
     } else {
-        std::fs::read_to_string(&args.file)
-            .with_context(|| format!("cannot read {}", args.file.display()))
-    }
-    .exit(Exit::Data)?;
+        args.file.display().to_string()
+    };
+    let reader: Box<dyn BufRead> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(&args.file)
+            .with_context(|| format!("cannot read {source}"))
+            .exit(Exit::Data)?;
+        Box::new(std::io::BufReader::new(file))
+    };
     let config = ctx.track_config();
     let mut registry: Result<Registry, anyhow::Error> = ctx.try_open();
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for (number, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let parsed = parse_line(line);
+    for (number, line) in reader.lines().enumerate() {
+        let line = line
+            .with_context(|| format!("cannot read line {} of {source}", number + 1))
+            .exit(Exit::Data)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = parse_line(&line);
         let outcome = match (parsed, registry.as_mut()) {
             (Ok(Line::Solve(solve)), Ok(registry)) => {
                 track_after_solve(registry, &(*solve).into(), &config)

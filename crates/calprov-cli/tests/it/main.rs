@@ -17,6 +17,7 @@ mod faults;
 mod lineage;
 mod monitoring;
 mod postgres;
+mod postgres_faults;
 mod python_casacore;
 mod python_client;
 mod report;

@@ -18,12 +18,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use calprov_schema::disk_space::{WalIndexUse, use_wal_index};
-use calprov_schema::postgres::{PgEnvironment, PgTarget};
+use calprov_schema::postgres::PgEnvironment;
 use calprov_schema::{MigrationReport, OpenOptions, begin_immediate, migrate, open_registry};
 use rusqlite::Connection;
 
 use crate::Error;
 use crate::db_path::RegistryAddress;
+use crate::postgres::PgConnection;
 use crate::sql::{Cell, Tx};
 
 pub use fingerprints::RecordedFingerprint;
@@ -50,12 +51,7 @@ enum Backend {
         conn: Connection,
         _wal_index: WalIndexUse,
     },
-    Postgres {
-        // Behind a mutex: reads take `&self`, and postgres's client needs `&mut` for any
-        // statement. Writes go through `&mut self` and take it without locking.
-        client: std::sync::Mutex<postgres::Client>,
-        target: PgTarget,
-    },
+    Postgres(PgConnection),
 }
 
 impl std::fmt::Debug for Registry {
@@ -104,10 +100,12 @@ impl Registry {
                 let opened =
                     crate::postgres::open_postgres(target, postgres, options.busy_timeout)?;
                 Ok(Self {
-                    backend: Backend::Postgres {
-                        client: std::sync::Mutex::new(opened.client),
-                        target: target.clone(),
-                    },
+                    backend: Backend::Postgres(PgConnection::new(
+                        opened.client,
+                        target,
+                        postgres,
+                        options.busy_timeout,
+                    )),
                     path: PathBuf::from(target.shown()),
                     migration: opened.migration,
                     busy_timeout: options.busy_timeout,
@@ -125,7 +123,7 @@ impl Registry {
     pub fn backend(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite { .. } => "sqlite",
-            Backend::Postgres { .. } => "postgres",
+            Backend::Postgres(_) => "postgres",
         }
     }
 
@@ -138,14 +136,8 @@ impl Registry {
                 tx: begin_immediate(conn).map_err(Error::sql(path, action))?,
                 path,
             }),
-            Backend::Postgres { client, target } => {
-                let target = &*target;
-                let client = client
-                    .get_mut()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                let tx = client.transaction().map_err(|e| {
-                    Error::Schema(calprov_schema::Error::postgres(target, action, e))
-                })?;
+            Backend::Postgres(connection) => {
+                let (tx, target) = connection.transaction(action)?;
                 Ok(Tx::Postgres { tx, target })
             }
         }
@@ -159,12 +151,11 @@ impl Registry {
             Backend::Sqlite { conn, .. } => {
                 let _ = conn.busy_timeout(wait);
             }
-            Backend::Postgres { client, .. } => {
-                let client = client
-                    .get_mut()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            Backend::Postgres(connection) => {
                 let millis = wait.as_millis().max(1);
-                let _ = client.batch_execute(&format!("SET lock_timeout = {millis}"));
+                if let Ok(client) = connection.client_mut() {
+                    let _ = client.batch_execute(&format!("SET lock_timeout = {millis}"));
+                }
             }
         }
     }
@@ -190,14 +181,11 @@ impl Registry {
                 .and_then(Iterator::collect)
                 .map_err(Error::sql(&self.path, action))
             }
-            Backend::Postgres { client, target } => {
+            Backend::Postgres(connection) => {
+                let target = &connection.target;
                 let pg_error =
                     |e| Error::Schema(calprov_schema::Error::postgres(target, action, e));
-                // A poisoned lock only means another thread panicked mid-call; the
-                // connection itself is still usable or fails on its own terms.
-                let mut client = client
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut client = connection.lock()?;
                 let sql = crate::sql::postgres_placeholders(sql);
                 let rows = client
                     .query(sql.as_ref(), &crate::sql::pg_params(params))
@@ -235,7 +223,7 @@ impl Registry {
     pub(crate) fn connection_mut(&mut self) -> Result<&mut Connection, Error> {
         match &mut self.backend {
             Backend::Sqlite { conn, .. } => Ok(conn),
-            Backend::Postgres { .. } => Err(Error::Unsupported {
+            Backend::Postgres(_) => Err(Error::Unsupported {
                 registry: self.path.display().to_string(),
             }),
         }
@@ -244,7 +232,7 @@ impl Registry {
     /// Another connection to this registry, read-only, through the one opener (no migration:
     /// this one did it): for reading in parallel, as the export's workers do.
     pub(crate) fn open_reader(&self) -> Result<Connection, Error> {
-        if let Backend::Postgres { .. } = self.backend {
+        if let Backend::Postgres(_) = self.backend {
             return Err(self.sqlite_only());
         }
         let options = OpenOptions {

@@ -1,6 +1,8 @@
 //! Turning a registry error into the failure kind monitoring counts, and an error chain into
 //! one line for events and warnings.
 
+use calprov_schema::postgres::PgFailure;
+
 use crate::Error;
 use crate::tracking::FailureKind;
 
@@ -37,6 +39,8 @@ pub fn classify(err: &Error) -> FailureKind {
             calprov_schema::Error::NotADatabase { .. } => return FailureKind::RegistryUnavailable,
             calprov_schema::Error::LockTimeout { .. } => return FailureKind::RegistryLocked,
             calprov_schema::Error::DiskFull { .. } => return FailureKind::RegistryFull,
+            calprov_schema::Error::Postgres { kind, .. } => return postgres_kind(*kind),
+            calprov_schema::Error::PgLockTimeout { .. } => return FailureKind::RegistryLocked,
             calprov_schema::Error::Lock { source, .. }
                 if source.kind() == std::io::ErrorKind::PermissionDenied =>
             {
@@ -62,4 +66,28 @@ pub fn classify(err: &Error) -> FailureKind {
             _ => FailureKind::RegistryError,
         },
     }
+}
+
+/// A PostgreSQL failure as the kind monitoring counts: the same kinds as SQLite's where the
+/// cause is the same (a lock wait, a full disk), its own where it is the server's.
+fn postgres_kind(kind: PgFailure) -> FailureKind {
+    match kind {
+        PgFailure::Unreachable => FailureKind::RegistryUnreachable,
+        PgFailure::ConnectionLost => FailureKind::RegistryConnectionLost,
+        PgFailure::AuthRefused => FailureKind::RegistryAuthRefused,
+        PgFailure::Timeout => FailureKind::RegistryTimeout,
+        PgFailure::Serialization => FailureKind::RegistryConflict,
+        PgFailure::DiskFull => FailureKind::RegistryFull,
+        PgFailure::NoDatabase => FailureKind::RegistryUnavailable,
+        PgFailure::Other => FailureKind::RegistryError,
+    }
+}
+
+/// Whether running the same transaction again may succeed: a PostgreSQL serialization
+/// failure or deadlock.
+pub(crate) fn is_retryable(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Schema(calprov_schema::Error::Postgres { kind, .. }) if kind.is_retryable()
+    )
 }

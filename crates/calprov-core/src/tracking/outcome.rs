@@ -18,6 +18,16 @@ pub enum FailureKind {
     RegistryFull,
     /// Any other registry error.
     RegistryError,
+    /// A PostgreSQL registry's server cannot be reached (down, refused, unknown host).
+    RegistryUnreachable,
+    /// A PostgreSQL registry's server went away during the call (a restart, the network).
+    RegistryConnectionLost,
+    /// A PostgreSQL registry's server refused the credentials.
+    RegistryAuthRefused,
+    /// A PostgreSQL statement ran past the configured timeout.
+    RegistryTimeout,
+    /// A PostgreSQL transaction kept conflicting with others past the bounded retries.
+    RegistryConflict,
     /// The parameters cannot be recorded (invalid names, nested too deeply, not an object).
     InvalidParams,
     /// A bug: something panicked. Caught, counted, reported.
@@ -33,6 +43,11 @@ impl FailureKind {
             FailureKind::RegistryReadOnly => "registry_read_only",
             FailureKind::RegistryFull => "registry_full",
             FailureKind::RegistryError => "registry_error",
+            FailureKind::RegistryUnreachable => "registry_unreachable",
+            FailureKind::RegistryConnectionLost => "registry_connection_lost",
+            FailureKind::RegistryAuthRefused => "registry_auth_refused",
+            FailureKind::RegistryTimeout => "registry_timeout",
+            FailureKind::RegistryConflict => "registry_conflict",
             FailureKind::InvalidParams => "invalid_params",
             FailureKind::Internal => "internal",
         }

@@ -15,6 +15,7 @@ use crate::paths::normalize_to_string;
 use crate::registry::history::{NewSolve, insert_solve};
 use crate::registry::write_provenance;
 use crate::sql::Tx;
+use crate::tracking::classify::is_retryable;
 use crate::tracking::events::{EventRow, elapsed_us, insert_event};
 use crate::tracking::outcome::describe_missing;
 use crate::tracking::{Missing, TrackOutcome};
@@ -49,8 +50,31 @@ pub(crate) struct Record<'a> {
     pub(crate) groups: Option<&'a [calprov_metrics::fingerprint::Group]>,
 }
 
-/// Writes `record` and its event in one transaction; nothing is written when it fails.
+/// How many times a transaction that conflicted with others is run again.
+const RETRIES: u32 = 3;
+
+/// Writes `record` and its event in one transaction; nothing is written when it fails. A
+/// transaction PostgreSQL could not serialise with others is run again, a bounded number
+/// of times.
 pub(crate) fn store(
+    registry: &mut Registry,
+    record: &Record<'_>,
+    started: Instant,
+) -> Result<ProvenanceUpdate, Error> {
+    let mut attempt = 0;
+    loop {
+        match store_once(registry, record, started) {
+            Err(err) if is_retryable(&err) && attempt < RETRIES => {
+                attempt += 1;
+                tracing::debug!(caltable = record.caltable, attempt, "conflict; run again");
+                std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
+            }
+            result => return result,
+        }
+    }
+}
+
+fn store_once(
     registry: &mut Registry,
     record: &Record<'_>,
     started: Instant,
