@@ -51,7 +51,8 @@ enum Backend {
         conn: Connection,
         _wal_index: WalIndexUse,
     },
-    Postgres(PgConnection),
+    // Boxed: a connection with its credentials is three times an SQLite one.
+    Postgres(Box<PgConnection>),
 }
 
 impl std::fmt::Debug for Registry {
@@ -100,12 +101,12 @@ impl Registry {
                 let opened =
                     crate::postgres::open_postgres(target, postgres, options.busy_timeout)?;
                 Ok(Self {
-                    backend: Backend::Postgres(PgConnection::new(
+                    backend: Backend::Postgres(Box::new(PgConnection::new(
                         opened.client,
                         target,
                         postgres,
                         options.busy_timeout,
-                    )),
+                    ))),
                     path: PathBuf::from(target.shown()),
                     migration: opened.migration,
                     busy_timeout: options.busy_timeout,
