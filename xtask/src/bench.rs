@@ -26,6 +26,9 @@ struct Budget {
     reference_ms: f64,
     /// A limit set as a multiple of the same-run baseline instead (`limit_ms` unused).
     max_ratio: Option<f64>,
+    /// The variable naming the server a budget needs (PostgreSQL's): without it the budget
+    /// is reported as not measured, and fails only under `CALPROV_REQUIRE_TOOLS=1` (CI).
+    requires: Option<&'static str>,
 }
 
 impl Budget {
@@ -48,6 +51,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "migrate_legacy/scan_baseline/1000000",
         reference_ms: 51.4,
         max_ratio: None,
+        requires: None,
     },
     Budget {
         package: "calprov-benches",
@@ -57,6 +61,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "metrics/io_floor/100k",
         reference_ms: 1.0,
         max_ratio: None,
+        requires: None,
     },
     Budget {
         package: "calprov-benches",
@@ -66,6 +71,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "metrics/io_floor/1000k",
         reference_ms: 13.1,
         max_ratio: None,
+        requires: None,
     },
     Budget {
         package: "calprov-benches",
@@ -77,6 +83,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "track/io_floor/sim_gacal",
         reference_ms: 0.055,
         max_ratio: None,
+        requires: None,
     },
     // Issue 12's fingerprint (four more columns read, digests, solution groups) costs about
     // 4 ms at 100k and 30 ms at 1M on the reference machine: these two limits are raised from
@@ -84,6 +91,21 @@ const BUDGETS: &[Budget] = &[
     // stays open for it; docs/performance.md). The 1M limit came down from 150 to 120 ms
     // once the array columns were read in one walk: two clean-clone CI runs measured 5.4x
     // and 6.3x the same-run floor, where 120 ms allows 9x (100 ms would allow 7.5x).
+    // Issue 15: the same call against the same registry copied to PostgreSQL, over the
+    // loopback, scaled like the SQLite one. The issue asks for 2 ms; the first version
+    // measures 2.9-3.1 ms where SQLite's takes 1.8-2.0 ms in the same run (nine round trips
+    // and the commit's WAL flush, docs/postgres.md): 3 ms until it is taken back (issue 15
+    // stays open).
+    Budget {
+        package: "calprov-benches",
+        bench: "track",
+        id: "track/track_after_solve_postgres/sim_gacal",
+        limit_ms: 3.0,
+        baseline: "track/io_floor/sim_gacal",
+        reference_ms: 0.055,
+        max_ratio: None,
+        requires: Some("CALPROV_TEST_PG_URL"),
+    },
     Budget {
         package: "calprov-benches",
         bench: "track",
@@ -92,6 +114,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "track/io_floor/100k",
         reference_ms: 0.96,
         max_ratio: None,
+        requires: None,
     },
     Budget {
         package: "calprov-benches",
@@ -101,6 +124,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "track/io_floor/1000k",
         reference_ms: 13.3,
         max_ratio: None,
+        requires: None,
     },
     Budget {
         package: "calprov-benches",
@@ -110,6 +134,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "lineage/scan_baseline/10k_solves",
         reference_ms: 0.9,
         max_ratio: None,
+        requires: None,
     },
     Budget {
         package: "calprov-benches",
@@ -119,6 +144,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "lineage/point_baseline/one_solve",
         reference_ms: 0.0047,
         max_ratio: None,
+        requires: None,
     },
     // A Python pipeline runs `calprov track` once per solve: the whole process may cost at
     // most 2 ms more than `calprov --version`, measured as pairs of the two run back to back
@@ -139,6 +165,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "verify/io_floor/10k",
         reference_ms: 0.0,
         max_ratio: Some(1.5),
+        requires: None,
     },
     // Issue 14: `backfill` of 10,000 caltables within 2x of reading their files (and their
     // subtables') from the page cache in the same run.
@@ -150,6 +177,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "backfill/io_floor/10k",
         reference_ms: 0.0,
         max_ratio: Some(2.0),
+        requires: None,
     },
     Budget {
         package: "calprov-cli",
@@ -159,6 +187,7 @@ const BUDGETS: &[Budget] = &[
         baseline: "cli_process/version",
         reference_ms: 2.6,
         max_ratio: None,
+        requires: None,
     },
 ];
 
@@ -251,6 +280,18 @@ fn report() -> Result<Vec<&'static str>> {
         "benchmark", "median", "p99", "budget", "baseline", "ratio"
     );
     for budget in BUDGETS {
+        if let Some(variable) = budget.requires
+            && std::env::var_os(variable).is_none()
+        {
+            if std::env::var_os("CALPROV_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
+                bail!(
+                    "{}: {variable} is not set (CALPROV_REQUIRE_TOOLS=1)",
+                    budget.id
+                );
+            }
+            println!("{:<36} not measured: {variable} is not set", budget.id);
+            continue;
+        }
         let median = median_ms(&criterion, budget.id)?;
         let p99 = sample_p99_ms(&criterion, budget.id)?;
         let baseline = median_ms(&criterion, budget.baseline)?;

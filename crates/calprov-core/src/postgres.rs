@@ -18,11 +18,17 @@ pub(crate) struct PgRegistry {
     pub(crate) migration: MigrationReport,
 }
 
+/// Prepared statements by SQL text.
+pub(crate) type Statements = std::collections::HashMap<String, postgres::Statement>;
+
 /// The connection a registry holds, with what it needs to open it again.
 pub(crate) struct PgConnection {
     // Behind a mutex: reads take `&self`, and postgres's client needs `&mut` for any
     // statement. Writes go through `&mut self` and take it without locking.
     client: Mutex<postgres::Client>,
+    /// Statements prepared on this connection, by their SQL: a write then costs one round
+    /// trip per statement instead of two (prepare, execute).
+    statements: Statements,
     pub(crate) target: PgTarget,
     environment: PgEnvironment,
     timeout: Duration,
@@ -37,6 +43,7 @@ impl PgConnection {
     ) -> Self {
         Self {
             client: Mutex::new(client),
+            statements: Statements::default(),
             target: target.clone(),
             environment: environment.clone(),
             timeout,
@@ -53,6 +60,8 @@ impl PgConnection {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if client.is_closed() {
             *client = connect_postgres(&self.target, &self.environment, timeouts(self.timeout))?;
+            // Prepared statements belong to the connection that prepared them.
+            self.statements.clear();
             tracing::info!(registry = %self.target, "reconnected to the registry's server");
         }
         Ok(client)
@@ -63,9 +72,10 @@ impl PgConnection {
     pub(crate) fn transaction(
         &mut self,
         action: &'static str,
-    ) -> Result<(postgres::Transaction<'_>, &PgTarget), Error> {
+    ) -> Result<(postgres::Transaction<'_>, &PgTarget, &mut Statements), Error> {
         self.client_mut()?;
         let target = &self.target;
+        let statements = &mut self.statements;
         let client = self
             .client
             .get_mut()
@@ -73,7 +83,7 @@ impl PgConnection {
         let tx = client
             .transaction()
             .map_err(|e| Error::Schema(calprov_schema::Error::postgres(target, action, e)))?;
-        Ok((tx, target))
+        Ok((tx, target, statements))
     }
 
     /// The client for a read, reconnected first when the server closed the last one.

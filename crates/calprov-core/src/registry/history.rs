@@ -69,16 +69,6 @@ pub(crate) fn current_solve(tx: &mut Tx<'_>, caltable: &str) -> Result<Option<So
 /// Appends a solve and its inputs; returns its id.
 pub(crate) fn insert_solve(tx: &mut Tx<'_>, solve: &NewSolve<'_>) -> Result<SolveId, Error> {
     let selection = serde_json::to_string(solve.selection).unwrap_or_default();
-    // Each registered input pins the solve current before this one is added: a table solved
-    // with an earlier version of itself applied pins that earlier version.
-    let pins = solve
-        .inputs
-        .iter()
-        .map(|(role, input)| match (role, &input.path) {
-            (Role::Gaintable, Some(path)) => current_solve(tx, path),
-            _ => Ok(None),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let id = tx.insert_returning_id(
         "INSERT INTO calprov_solves (caltable_path, solved_at, origin, outcome, task, params, command, \
          casa_version, version_step, metrics, source_ms_path, selection, cwd, host) \
@@ -101,24 +91,9 @@ pub(crate) fn insert_solve(tx: &mut Tx<'_>, solve: &NewSolve<'_>) -> Result<Solv
         ],
         "record the solve",
     )?;
-    for ((role, input), pinned) in solve.inputs.iter().zip(pins) {
-        tx.execute(
-            "INSERT INTO calprov_solve_inputs (solve_id, caltable_path, role, idx, path, gainfield, interp, \
-             spwmap, input_solve_id, problem) VALUES (?1, ?10, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            &[
-                Cell::from(id),
-                Cell::from(role.name()),
-                Cell::from(input.index as i64),
-                Cell::from(input.path.as_deref()),
-                Cell::from(input.gainfield.as_deref()),
-                Cell::from(input.interp.as_deref()),
-                Cell::from(spwmap_text(input)),
-                Cell::from(pinned),
-                Cell::from(input.problem.as_deref()),
-                Cell::from(solve.caltable),
-            ],
-            "record the solve's inputs",
-        )?;
+    if !solve.inputs.is_empty() {
+        let (sql, values) = inputs_insert(id, solve);
+        tx.execute(&sql, &values, "record the solve's inputs")?;
     }
     if let Some(groups) = solve.groups {
         tx.execute(
@@ -132,6 +107,47 @@ pub(crate) fn insert_solve(tx: &mut Tx<'_>, solve: &NewSolve<'_>) -> Result<Solv
         )?;
     }
     Ok(id)
+}
+
+/// One INSERT of all of a solve's inputs (one statement, one round trip to a server).
+///
+/// Each registered gaintable pins the solve of its path current before this one was added
+/// (the latest with a smaller id): a table solved with an earlier version of itself applied
+/// pins that earlier version. The MS (`vis`) pins nothing.
+fn inputs_insert(id: SolveId, solve: &NewSolve<'_>) -> (String, Vec<Cell>) {
+    const WIDTH: usize = 9;
+    let mut values = Vec::with_capacity(solve.inputs.len() * WIDTH);
+    let rows: Vec<String> = solve
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, (role, input))| {
+            values.extend([
+                Cell::from(id),
+                Cell::from(solve.caltable),
+                Cell::from(role.name()),
+                Cell::from(input.index as i64),
+                Cell::from(input.path.as_deref()),
+                Cell::from(input.gainfield.as_deref()),
+                Cell::from(input.interp.as_deref()),
+                Cell::from(spwmap_text(input)),
+                Cell::from(input.problem.as_deref()),
+            ]);
+            let p = |n: usize| format!("?{}", k * WIDTH + n);
+            format!(
+                "({}, {}, {}, {}, {}, {}, {}, {}, CASE WHEN {} = '{}' THEN \
+                 (SELECT max(s.id) FROM calprov_solves s WHERE s.caltable_path = {} AND s.id < {}) END, {})",
+                p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8),
+                p(3), Role::Gaintable.name(), p(5), p(1), p(9)
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO calprov_solve_inputs (solve_id, caltable_path, role, idx, path, gainfield, interp, \
+         spwmap, input_solve_id, problem) VALUES {}",
+        rows.join(", ")
+    );
+    (sql, values)
 }
 
 /// Appends an application and its tables; returns its id and how many tables could not be

@@ -138,8 +138,12 @@ impl Registry {
                 path,
             }),
             Backend::Postgres(connection) => {
-                let (tx, target) = connection.transaction(action)?;
-                Ok(Tx::Postgres { tx, target })
+                let (tx, target, statements) = connection.transaction(action)?;
+                Ok(Tx::Postgres {
+                    tx,
+                    target,
+                    statements,
+                })
             }
         }
     }

@@ -12,6 +12,8 @@ use std::path::Path;
 
 use calprov_schema::postgres::PgTarget;
 
+use crate::postgres::Statements;
+
 pub(crate) use cell::{Cell, FromCell};
 
 use crate::Error;
@@ -28,7 +30,23 @@ pub(crate) enum Tx<'c> {
     Postgres {
         tx: postgres::Transaction<'c>,
         target: &'c PgTarget,
+        /// The connection's prepared statements.
+        statements: &'c mut Statements,
     },
+}
+
+/// The statement for `sql` (`?N` placeholders), prepared on the connection once.
+fn prepared(
+    tx: &mut postgres::Transaction<'_>,
+    statements: &mut Statements,
+    sql: &str,
+) -> Result<postgres::Statement, postgres::Error> {
+    if let Some(statement) = statements.get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = tx.prepare(&postgres_placeholders(sql))?;
+    statements.insert(sql.to_owned(), statement.clone());
+    Ok(statement)
 }
 
 /// `?N` placeholders as PostgreSQL's `$N`. A `?` inside a quoted literal is left alone.
@@ -76,12 +94,14 @@ impl Tx<'_> {
                 .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(params)))
                 .map(|n| n as u64)
                 .map_err(Self::sqlite_error(path, action)),
-            Tx::Postgres { tx, target } => {
+            Tx::Postgres {
+                tx,
+                target,
+                statements,
+            } => {
                 let params = pg_params(params);
-                let sql = postgres_placeholders(sql);
-                let stmt = tx
-                    .prepare(&sql)
-                    .map_err(Self::postgres_error(target, action))?;
+                let stmt =
+                    prepared(tx, statements, sql).map_err(Self::postgres_error(target, action))?;
                 tx.execute(&stmt, &params)
                     .map_err(Self::postgres_error(target, action))
             }
@@ -102,11 +122,16 @@ impl Tx<'_> {
                     .map_err(Self::sqlite_error(path, action))?;
                 Ok(tx.last_insert_rowid())
             }
-            Tx::Postgres { tx, target } => {
+            Tx::Postgres {
+                tx,
+                target,
+                statements,
+            } => {
                 let params = pg_params(params);
-                let sql = format!("{} RETURNING id", postgres_placeholders(sql));
+                let stmt = prepared(tx, statements, &format!("{sql} RETURNING id"))
+                    .map_err(Self::postgres_error(target, action))?;
                 let row = tx
-                    .query_one(&sql, &params)
+                    .query_one(&stmt, &params)
                     .map_err(Self::postgres_error(target, action))?;
                 row.try_get::<_, i64>(0)
                     .map_err(Self::postgres_error(target, action))
@@ -134,11 +159,16 @@ impl Tx<'_> {
                     .map(Option::flatten)
                     .map_err(Self::sqlite_error(path, action))
             }
-            Tx::Postgres { tx, target } => {
+            Tx::Postgres {
+                tx,
+                target,
+                statements,
+            } => {
                 let params = pg_params(params);
-                let sql = postgres_placeholders(sql);
+                let stmt =
+                    prepared(tx, statements, sql).map_err(Self::postgres_error(target, action))?;
                 let row = tx
-                    .query_opt(sql.as_ref(), &params)
+                    .query_opt(&stmt, &params)
                     .map_err(Self::postgres_error(target, action))?;
                 // Decoded by the column's type: `SELECT 1` is an int4 on PostgreSQL.
                 match row {
@@ -168,7 +198,7 @@ impl Tx<'_> {
     pub(crate) fn commit(self, action: &'static str) -> Result<(), Error> {
         match self {
             Tx::Sqlite { tx, path } => tx.commit().map_err(Self::sqlite_error(path, action)),
-            Tx::Postgres { tx, target } => {
+            Tx::Postgres { tx, target, .. } => {
                 tx.commit().map_err(Self::postgres_error(target, action))
             }
         }
