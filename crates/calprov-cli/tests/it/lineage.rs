@@ -14,16 +14,21 @@ pub(crate) struct Chain {
     pub(crate) root: PathBuf,
     pub(crate) db: PathBuf,
     pub(crate) k: String,
-    b: String,
+    pub(crate) b: String,
     pub(crate) g: String,
 }
 
 /// K, B (with K applied) and G (with K and B applied) solved from MS1; all three applied to
 /// MS2 (antennas 0~3) and to MS3 (spw 1, G mapped with spwmap [0, 0]).
 pub(crate) fn chain() -> Chain {
+    chain_on(None)
+}
+
+/// [`chain`] recorded in the registry `db` (a file or a URL), else in a new file.
+pub(crate) fn chain_on(db: Option<PathBuf>) -> Chain {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    let db = root.join("reg.sqlite3");
+    let db = db.unwrap_or_else(|| root.join("reg.sqlite3"));
     let table = |name: &str, from: &str| {
         let path = root.join(name);
         copy_dir(&testdata().join(from), &path);

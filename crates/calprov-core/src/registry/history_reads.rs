@@ -12,6 +12,7 @@ use crate::json::parse_python_json;
 use crate::lineage::graph::{InputInfo, LineageNode, SolveId, SolveInfo, lineage};
 use crate::lineage::inputs::Role;
 use crate::lineage::selection::Selection;
+use crate::sql::{Cell, get};
 
 /// One recorded solve with everything it recorded, as `calprov history` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,12 +69,17 @@ pub(super) fn selection_of(text: Option<String>) -> Option<Box<Selection>> {
 impl Registry {
     /// The current (latest) solve of a caltable.
     pub fn current_solve(&self, caltable: &str) -> Result<Option<SolveId>, Error> {
+        let action = "find the current solve";
         for candidate in lookup_candidates(caltable) {
-            let id: Option<SolveId> = self
-                .connection()?
-                .prepare_cached("SELECT max(id) FROM calprov_solves WHERE caltable_path = ?1")
-                .and_then(|mut stmt| stmt.query_row([&candidate], |r| r.get(0)))
-                .map_err(Error::sql(self.path(), "find the current solve"))?;
+            let rows = self.read_rows(
+                "SELECT max(id) FROM calprov_solves WHERE caltable_path = ?1",
+                &[Cell::from(candidate)],
+                action,
+            )?;
+            let id: Option<SolveId> = match rows.first() {
+                Some(row) => get(row, 0, self.path(), action)?,
+                None => None,
+            };
             if id.is_some() {
                 return Ok(id);
             }

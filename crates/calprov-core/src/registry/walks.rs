@@ -14,6 +14,7 @@ use crate::Error;
 use crate::lineage::graph::{
     BadPart, Impact, SolveId, SolveInfo, Start, Use, User, Window, impact, needs_selections,
 };
+use crate::sql::{Cell, get};
 
 /// What a recall found: the solves made with a version, and everything downstream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,6 +80,9 @@ impl Registry {
                 ),
             ]
         };
+        if self.backend() == "postgres" {
+            return self.uses_of_cells(&runs, &queries, detail, visit);
+        }
         let walk_error = |e| Error::sql(db, "walk the lineage")(e);
         for (sql, user) in queries {
             let mut stmt = self.connection()?.prepare_cached(sql).map_err(walk_error)?;
@@ -100,6 +104,47 @@ impl Registry {
                     use_.spwmap = spwmap_of(r.get(2).map_err(walk_error)?);
                     use_.selection = selection_of(r.get(3).map_err(walk_error)?);
                     use_.at = r.get(4).map_err(walk_error)?;
+                }
+                visit(use_);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Registry::uses_of`] on a server: the same queries, the runs read with PostgreSQL's
+    /// JSON functions, the rows as cells.
+    fn uses_of_cells(
+        &self,
+        runs: &str,
+        queries: &[WalkQuery; 2],
+        detail: bool,
+        visit: &mut dyn FnMut(Use<'_>),
+    ) -> Result<(), Error> {
+        let db = self.path();
+        let action = "walk the lineage";
+        for (sql, user) in queries {
+            // The SQLite text is the reference (its plan is what the lineage budgets hold);
+            // PostgreSQL reads the same runs with its own JSON functions.
+            let sql = sql
+                .replace(
+                    "json_each(?1) f",
+                    "jsonb_array_elements(CAST(CAST(?1 AS TEXT) AS jsonb)) f(value)",
+                )
+                .replace("f.value ->> 0", "CAST(f.value ->> 0 AS BIGINT)")
+                .replace("f.value ->> 1", "CAST(f.value ->> 1 AS BIGINT)");
+            for row in self.read_rows(&sql, &[Cell::from(runs)], action)? {
+                let mut use_ = Use {
+                    used: get(&row, 0, db, action)?,
+                    user: user(get(&row, 1, db, action)?),
+                    name: Cow::Owned(get::<String>(&row, 5, db, action)?),
+                    spwmap: None,
+                    selection: None,
+                    at: 0.0,
+                };
+                if detail {
+                    use_.spwmap = spwmap_of(get(&row, 2, db, action)?);
+                    use_.selection = selection_of(get(&row, 3, db, action)?);
+                    use_.at = get(&row, 4, db, action)?;
                 }
                 visit(use_);
             }
