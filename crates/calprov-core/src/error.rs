@@ -129,7 +129,7 @@ pub enum Error {
     },
     /// The operation is not yet written for PostgreSQL registries.
     #[error(
-        "registry {registry}: this operation does not support PostgreSQL registries yet (tracking, registering, show, where, init and copy do)"
+        "registry {registry}: this command is not yet written for PostgreSQL registries (docs/postgres.md lists those that are; `calprov copy` moves the registry to a file)"
     )]
     Unsupported {
         /// The registry URL without its password.
