@@ -138,3 +138,65 @@ pub fn configure<M: criterion::measurement::Measurement>(
             .measurement_time(std::time::Duration::from_secs(seconds));
     }
 }
+
+/// The registry at `db` copied into the database `database` on the PostgreSQL test server
+/// (`CALPROV_TEST_PG_URL`) and opened there; `None` without a server. With `reuse`, a
+/// database that already holds as many rows in every table as `db` is kept (the 1M-caltable
+/// lineage registry takes minutes to copy and verify).
+#[allow(clippy::print_stderr)]
+pub fn postgres_copy(db: &Path, database: &str, reuse: bool) -> Option<calprov_core::Registry> {
+    use calprov_core::copy::{CopyOptions, copy_registry};
+    use calprov_core::db_path::RegistryAddress;
+    let Ok(admin_url) = std::env::var("CALPROV_TEST_PG_URL") else {
+        eprintln!("CALPROV_TEST_PG_URL is not set: PostgreSQL is not measured");
+        return None;
+    };
+    let url = format!("{}/{database}", admin_url.rsplit_once('/')?.0);
+    let counts = |sql_count: &mut dyn FnMut(&str) -> Option<i64>| -> Vec<Option<i64>> {
+        calprov_schema::REGISTRY_TABLES
+            .iter()
+            .map(|t| sql_count(&format!("SELECT count(*) FROM {}", t.name)))
+            .collect()
+    };
+    if reuse && let Ok(mut client) = postgres::Client::connect(&url, postgres::NoTls) {
+        let on_server = counts(&mut |sql| client.query_one(sql, &[]).ok().map(|r| r.get(0)));
+        let conn = Connection::open(db).ok()?;
+        let in_file = counts(&mut |sql| conn.query_row(sql, [], |r| r.get(0)).ok());
+        if on_server == in_file {
+            let target = RegistryAddress::parse(Path::new(&url)).ok()?;
+            return calprov_core::Registry::open_address(
+                &target,
+                &calprov_core::OpenOptions::default(),
+                &Default::default(),
+            )
+            .ok();
+        }
+    }
+    let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).ok()?;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        .ok()?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {database}"))
+        .ok()?;
+    let target = RegistryAddress::parse(Path::new(&url)).ok()?;
+    let options = CopyOptions {
+        timeout: std::time::Duration::from_secs(60),
+        postgres: Default::default(),
+    };
+    let started = std::time::Instant::now();
+    if let Err(e) = copy_registry(&RegistryAddress::File(db.to_path_buf()), &target, &options) {
+        panic!("cannot copy {} to {database}: {e}", db.display());
+    }
+    eprintln!(
+        "copied {} to PostgreSQL in {:.1?}",
+        db.display(),
+        started.elapsed()
+    );
+    calprov_core::Registry::open_address(
+        &target,
+        &calprov_core::OpenOptions::default(),
+        &Default::default(),
+    )
+    .ok()
+}

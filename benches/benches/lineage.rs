@@ -4,7 +4,7 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use calprov_benches::{CHAIN, HUB_BLOCKS, lineage_registry};
+use calprov_benches::{CHAIN, HUB_BLOCKS, lineage_registry, postgres_copy};
 use calprov_core::Registry;
 use calprov_core::lineage::graph::{BadPart, Window};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -70,6 +70,24 @@ fn lineage(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("lineage", "depth_20"), |b| {
         b.iter(|| registry.lineage(&fixture.deep).unwrap())
     });
+    // Issue 15: the same impact on the same registry copied to PostgreSQL (over the
+    // loopback), within 2x of SQLite's in this run.
+    if let Some(on_server) = postgres_copy(&db, "calprov_bench_lineage", true) {
+        let found = on_server
+            .impact(&hub, &BadPart::default(), Window::default(), false)
+            .unwrap();
+        assert_eq!(found.caltables.len(), HUB_BLOCKS * CHAIN);
+        group.bench_function(
+            BenchmarkId::new("impact_postgres", "10k_descendants"),
+            |b| {
+                b.iter(|| {
+                    on_server
+                        .impact(&hub, &BadPart::default(), Window::default(), false)
+                        .unwrap()
+                })
+            },
+        );
+    }
     group.finish();
 }
 

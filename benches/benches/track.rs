@@ -5,12 +5,9 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use calprov_benches::{bench_caltables, read_table_files, write_legacy_registry};
-use calprov_core::copy::{CopyOptions, copy_registry};
-use calprov_core::db_path::RegistryAddress;
+use calprov_benches::{bench_caltables, postgres_copy, read_table_files, write_legacy_registry};
 use calprov_core::{
-    NewCaltable, OpenOptions, RegisterMode, Registry, SolveRecord, TrackConfig, TrackOutcome,
-    track_after_solve,
+    NewCaltable, RegisterMode, Registry, SolveRecord, TrackConfig, TrackOutcome, track_after_solve,
 };
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
@@ -60,7 +57,7 @@ fn track(c: &mut Criterion) {
             |b, solve| b.iter(|| track_after_solve(&mut registry, solve, &config)),
         );
         if *name == "sim_gacal"
-            && let Some(mut on_server) = postgres_copy(&db)
+            && let Some(mut on_server) = postgres_copy(&db, "calprov_bench_track", false)
         {
             assert!(matches!(
                 track_after_solve(&mut on_server, &solve, &config),
@@ -75,34 +72,3 @@ fn track(c: &mut Criterion) {
     }
     group.finish();
 }
-
-/// The registry at `db` copied into a fresh database on the test server, opened; `None`
-/// without a server.
-#[allow(clippy::print_stderr)]
-fn postgres_copy(db: &std::path::Path) -> Option<Registry> {
-    let Ok(admin_url) = std::env::var("CALPROV_TEST_PG_URL") else {
-        eprintln!("CALPROV_TEST_PG_URL is not set: tracking on PostgreSQL is not measured");
-        return None;
-    };
-    let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap();
-    admin
-        .batch_execute("DROP DATABASE IF EXISTS calprov_bench_track WITH (FORCE)")
-        .unwrap();
-    admin
-        .batch_execute("CREATE DATABASE calprov_bench_track")
-        .unwrap();
-    let url = format!(
-        "{}/calprov_bench_track",
-        admin_url.rsplit_once('/').unwrap().0
-    );
-    let target = RegistryAddress::parse(std::path::Path::new(&url)).unwrap();
-    let options = CopyOptions {
-        timeout: std::time::Duration::from_secs(30),
-        postgres: Default::default(),
-    };
-    copy_registry(&RegistryAddress::File(db.to_path_buf()), &target, &options).unwrap();
-    Some(Registry::open_address(&target, &OpenOptions::default(), &Default::default()).unwrap())
-}
-
-criterion_group!(benches, track);
-criterion_main!(benches);

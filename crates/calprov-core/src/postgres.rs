@@ -21,14 +21,34 @@ pub(crate) struct PgRegistry {
 /// Prepared statements by SQL text.
 pub(crate) type Statements = std::collections::HashMap<String, postgres::Statement>;
 
+/// The statement for `sql` (`?N` placeholders), prepared on the connection once: later
+/// calls cost one round trip instead of two, and the server plans it once rather than at
+/// every call (a walk's frontier query: 1.6 ms of planning for a few of execution).
+pub(crate) fn prepared<C: postgres::GenericClient>(
+    client: &mut C,
+    statements: &mut Statements,
+    sql: &str,
+) -> Result<postgres::Statement, postgres::Error> {
+    if let Some(statement) = statements.get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = client.prepare(&crate::sql::postgres_placeholders(sql))?;
+    statements.insert(sql.to_owned(), statement.clone());
+    Ok(statement)
+}
+
+/// A client and the statements prepared on it (which belong to it: a new connection starts
+/// with none).
+pub(crate) struct Session {
+    pub(crate) client: postgres::Client,
+    pub(crate) statements: Statements,
+}
+
 /// The connection a registry holds, with what it needs to open it again.
 pub(crate) struct PgConnection {
     // Behind a mutex: reads take `&self`, and postgres's client needs `&mut` for any
     // statement. Writes go through `&mut self` and take it without locking.
-    client: Mutex<postgres::Client>,
-    /// Statements prepared on this connection, by their SQL: a write then costs one round
-    /// trip per statement instead of two (prepare, execute).
-    statements: Statements,
+    session: Mutex<Session>,
     pub(crate) target: PgTarget,
     environment: PgEnvironment,
     timeout: Duration,
@@ -42,42 +62,38 @@ impl PgConnection {
         timeout: Duration,
     ) -> Self {
         Self {
-            client: Mutex::new(client),
-            statements: Statements::default(),
+            session: Mutex::new(Session {
+                client,
+                statements: Statements::default(),
+            }),
             target: target.clone(),
             environment: environment.clone(),
             timeout,
         }
     }
 
-    /// The client for a write, reconnected first when the server closed the last one.
-    pub(crate) fn client_mut(&mut self) -> Result<&mut postgres::Client, Error> {
+    /// The session for a write, reconnected first when the server closed the last one.
+    pub(crate) fn session_mut(&mut self) -> Result<&mut Session, Error> {
         // A poisoned lock only means another thread panicked mid-call; the connection
         // itself is still usable or fails on its own terms.
-        let client = self
-            .client
+        let session = self
+            .session
             .get_mut()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if client.is_closed() {
-            *client = connect_postgres(&self.target, &self.environment, timeouts(self.timeout))?;
-            // Prepared statements belong to the connection that prepared them.
-            self.statements.clear();
-            tracing::info!(registry = %self.target, "reconnected to the registry's server");
-        }
-        Ok(client)
+        reconnect_if_closed(session, &self.target, &self.environment, self.timeout)?;
+        Ok(session)
     }
 
-    /// A `READ COMMITTED` transaction (reconnecting first if needed), and the address its
-    /// errors name.
+    /// A `READ COMMITTED` transaction (reconnecting first if needed), the address its
+    /// errors name and the connection's prepared statements.
     pub(crate) fn transaction(
         &mut self,
         action: &'static str,
     ) -> Result<(postgres::Transaction<'_>, &PgTarget, &mut Statements), Error> {
-        self.client_mut()?;
+        self.session_mut()?;
         let target = &self.target;
-        let statements = &mut self.statements;
-        let client = self
-            .client
+        let Session { client, statements } = self
+            .session
             .get_mut()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = client
@@ -86,18 +102,31 @@ impl PgConnection {
         Ok((tx, target, statements))
     }
 
-    /// The client for a read, reconnected first when the server closed the last one.
-    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, postgres::Client>, Error> {
-        let mut client = self
-            .client
+    /// The session for a read, reconnected first when the server closed the last one.
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Session>, Error> {
+        let mut session = self
+            .session
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if client.is_closed() {
-            *client = connect_postgres(&self.target, &self.environment, timeouts(self.timeout))?;
-            tracing::info!(registry = %self.target, "reconnected to the registry's server");
-        }
-        Ok(client)
+        reconnect_if_closed(&mut session, &self.target, &self.environment, self.timeout)?;
+        Ok(session)
     }
+}
+
+/// Opens a new connection when the server closed the last one (its prepared statements go
+/// with it).
+fn reconnect_if_closed(
+    session: &mut Session,
+    target: &PgTarget,
+    environment: &PgEnvironment,
+    timeout: Duration,
+) -> Result<(), Error> {
+    if session.client.is_closed() {
+        session.client = connect_postgres(target, environment, timeouts(timeout))?;
+        session.statements.clear();
+        tracing::info!(registry = %target, "reconnected to the registry's server");
+    }
+    Ok(())
 }
 
 /// The connection and statement timeouts of a registry opened with `timeout`.

@@ -3,14 +3,12 @@
 use calprov_schema::postgres::PgTarget;
 use calprov_schema::{ColumnType, TableSpec};
 use postgres::Transaction;
-use postgres::types::ToSql;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{ToSql, Type};
 
 use super::end::{End, Fault, after_clause, describe_key};
 use crate::Error;
 use crate::sql::cell::{Cell, postgres_can_hold};
-
-/// At most this many parameters in one INSERT (PostgreSQL allows 65,535).
-const MAX_PARAMETERS: usize = 16_000;
 
 /// A transaction on a PostgreSQL registry: `REPEATABLE READ, READ ONLY` for a source (one
 /// snapshot for the whole copy and its verification), the default for a target.
@@ -103,33 +101,25 @@ impl End for PostgresEnd<'_, '_> {
                 })?;
             }
         }
-        let width = table.columns.len();
-        let per_statement = (MAX_PARAMETERS / width).max(1);
-        for chunk in rows.chunks(per_statement) {
-            let tuples: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let cells: Vec<String> = (1..=width)
-                        .map(|c| format!("${}::{}", r * width + c, pg_type(table.columns[c - 1].1)))
-                        .collect();
-                    format!("({})", cells.join(", "))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES {}",
-                table.name,
-                table.column_list(),
-                tuples.join(", ")
-            );
-            let params: Vec<&(dyn ToSql + Sync)> = chunk
-                .iter()
-                .flatten()
-                .map(|c| c as &(dyn ToSql + Sync))
-                .collect();
-            self.tx
-                .execute(&sql, &params)
-                .map_err(self.pg_error("insert rows"))?;
-        }
-        Ok(())
+        // Binary COPY: one stream per page, the rows in PostgreSQL's own binary format, no
+        // statement to parse per row: a million-row table goes in within seconds.
+        let types: Vec<Type> = table.columns.iter().map(|(_, ty)| pg_type(*ty)).collect();
+        let sql = format!(
+            "COPY {} ({}) FROM STDIN BINARY",
+            table.name,
+            table.column_list()
+        );
+        let copy_error = self.pg_error("insert rows");
+        let copied = (|| {
+            let mut writer = BinaryCopyInWriter::new(self.tx.copy_in(&sql)?, &types);
+            for row in rows {
+                let values: Vec<&(dyn ToSql + Sync)> =
+                    row.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+                writer.write(&values)?;
+            }
+            writer.finish()
+        })();
+        copied.map(|_| ()).map_err(copy_error)
     }
 
     fn after_insert(&mut self, table: &TableSpec) -> Result<(), Fault> {
@@ -148,11 +138,11 @@ impl End for PostgresEnd<'_, '_> {
     }
 }
 
-fn pg_type(ty: ColumnType) -> &'static str {
+fn pg_type(ty: ColumnType) -> Type {
     match ty {
-        ColumnType::Integer => "int8",
-        ColumnType::Real => "float8",
-        ColumnType::Text => "text",
-        ColumnType::Blob => "bytea",
+        ColumnType::Integer => Type::INT8,
+        ColumnType::Real => Type::FLOAT8,
+        ColumnType::Text => Type::TEXT,
+        ColumnType::Blob => Type::BYTEA,
     }
 }

@@ -158,8 +158,10 @@ impl Registry {
             }
             Backend::Postgres(connection) => {
                 let millis = wait.as_millis().max(1);
-                if let Ok(client) = connection.client_mut() {
-                    let _ = client.batch_execute(&format!("SET lock_timeout = {millis}"));
+                if let Ok(session) = connection.session_mut() {
+                    let _ = session
+                        .client
+                        .batch_execute(&format!("SET lock_timeout = {millis}"));
                 }
             }
         }
@@ -190,10 +192,12 @@ impl Registry {
                 let target = &connection.target;
                 let pg_error =
                     |e| Error::Schema(calprov_schema::Error::postgres(target, action, e));
-                let mut client = connection.lock()?;
-                let sql = crate::sql::postgres_placeholders(sql);
+                let mut session = connection.lock()?;
+                let crate::postgres::Session { client, statements } = &mut *session;
+                let statement =
+                    crate::postgres::prepared(client, statements, sql).map_err(pg_error)?;
                 let rows = client
-                    .query(sql.as_ref(), &crate::sql::pg_params(params))
+                    .query(&statement, &crate::sql::pg_params(params))
                     .map_err(pg_error)?;
                 rows.iter()
                     .map(|row| {

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use calprov_schema::postgres::PgTarget;
 
-use crate::postgres::Statements;
+use crate::postgres::{Statements, prepared};
 
 pub(crate) use cell::{Cell, FromCell};
 
@@ -33,20 +33,6 @@ pub(crate) enum Tx<'c> {
         /// The connection's prepared statements.
         statements: &'c mut Statements,
     },
-}
-
-/// The statement for `sql` (`?N` placeholders), prepared on the connection once.
-fn prepared(
-    tx: &mut postgres::Transaction<'_>,
-    statements: &mut Statements,
-    sql: &str,
-) -> Result<postgres::Statement, postgres::Error> {
-    if let Some(statement) = statements.get(sql) {
-        return Ok(statement.clone());
-    }
-    let statement = tx.prepare(&postgres_placeholders(sql))?;
-    statements.insert(sql.to_owned(), statement.clone());
-    Ok(statement)
 }
 
 /// `?N` placeholders as PostgreSQL's `$N`. A `?` inside a quoted literal is left alone.
