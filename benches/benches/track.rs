@@ -72,3 +72,6 @@ fn track(c: &mut Criterion) {
     }
     group.finish();
 }
+
+criterion_group!(benches, track);
+criterion_main!(benches);
