@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use calprov_core::db_path::{DbLocation, ensure_parent_dir, resolve_db_path};
+use calprov_core::db_path::{DbLocation, ensure_parent_dir, pg_environment, resolve_db_path};
 use calprov_core::env::Environment;
 use calprov_core::lineage::graph::{BadPart, Window};
 use calprov_core::lineage::selection::parse_user_ids;
@@ -40,7 +40,7 @@ pub struct Registry {
     /// `None` once closed.
     inner: Mutex<Option<Open>>,
     location: DbLocation,
-    /// The registry file (`location`'s, which is always a file here).
+    /// The registry file; for a PostgreSQL registry its URL without the password.
     path: PathBuf,
     busy_timeout: Duration,
 }
@@ -48,7 +48,8 @@ pub struct Registry {
 /// An open registry, and its mark as a file calprov holds (`same_process`).
 struct Open {
     registry: calprov_core::Registry,
-    _held: Held,
+    /// A file's mark; a server registry has none.
+    _held: Option<Held>,
 }
 
 impl Registry {
@@ -214,14 +215,9 @@ impl Registry {
         let busy_timeout = Duration::try_from_secs_f64(busy_timeout).map_err(|_| {
             PyValueError::new_err("busy_timeout must be a non-negative number of seconds")
         })?;
-        let location = resolve_db_path(path_or_url.as_deref(), &Environment::from_process())
+        let environment = Environment::from_process();
+        let location = resolve_db_path(path_or_url.as_deref(), &environment)
             .map_err(|e| RegistryError::new_err(calprov_core::chain(&e)))?;
-        let Some(path) = location.file().map(Path::to_path_buf) else {
-            return Err(RegistryError::new_err(format!(
-                "registry {} chosen by {}: this calprov does not support PostgreSQL registries in Python yet",
-                location.address, location.rule
-            )));
-        };
         for warning in &location.warnings {
             log_warning(py, warning);
         }
@@ -229,13 +225,22 @@ impl Registry {
             busy_timeout,
             ..OpenOptions::default()
         };
-        let (held, foreign) = Held::before_open(&path);
-        if let Some(warning) = foreign {
-            log_warning(py, &warning);
-        }
+        // Only a file can be held by another SQLite library in this process.
+        let held = location.file().map(|file| {
+            let (held, foreign) = Held::before_open(file);
+            if let Some(warning) = foreign {
+                log_warning(py, &warning);
+            }
+            held
+        });
         let registry = py.detach(|| {
             ensure_parent_dir(&location).map_err(|e| RegistryError::new_err(e.to_string()))?;
-            calprov_core::Registry::open_with(&path, &options).map_err(|e| {
+            calprov_core::Registry::open_address(
+                &location.address,
+                &options,
+                &pg_environment(&environment),
+            )
+            .map_err(|e| {
                 RegistryError::new_err(format!(
                     "registry chosen by {}: {}",
                     location.rule,
@@ -243,9 +248,10 @@ impl Registry {
                 ))
             })
         })?;
+        let path = registry.path().to_path_buf();
         let open = Open {
             registry,
-            _held: held.after_open(),
+            _held: held.map(Held::after_open),
         };
         Ok(Self {
             inner: Mutex::new(Some(open)),

@@ -145,8 +145,9 @@ def test_registry_errors_name_the_input(tmp_path):
     with pytest.raises(calprov.RegistryError, match="garbage.sqlite3"):
         calprov.Registry(not_sqlite)
     assert not_sqlite.read_bytes() == b"this is not a database" * 100  # nothing overwritten
-    with pytest.raises(calprov.RegistryError, match="PostgreSQL"):
-        calprov.Registry("postgresql://user:secret@localhost/cal")
+    with pytest.raises(calprov.RegistryError, match="PostgreSQL") as unreachable:
+        calprov.Registry("postgresql://user:secret@127.0.0.1:1/cal", busy_timeout=2)
+    assert "secret" not in str(unreachable.value)
     with pytest.raises(ValueError):
         calprov.Registry(tmp_path / "r.sqlite3", busy_timeout=-1)
     assert issubclass(calprov.RegistryError, calprov.CalprovError)
