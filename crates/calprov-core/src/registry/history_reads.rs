@@ -1,7 +1,8 @@
 //! Reading the history: a caltable's solves and its lineage up. The walk itself is pure
 //! (`crate::lineage::graph`); this module loads what it asks for.
 
-use rusqlite::OptionalExtension;
+use std::path::Path;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -43,15 +44,20 @@ pub struct SolveEntry {
 pub(super) const SOLVE_COLUMNS: &str = "s.id, s.caltable_path, s.solved_at, s.origin, s.task, s.casa_version, \
      (SELECT count(*) FROM calprov_solves v WHERE v.caltable_path = s.caltable_path AND v.id <= s.id)";
 
-pub(super) fn solve_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<SolveInfo> {
+/// A solve from the first columns of a row read with [`SOLVE_COLUMNS`].
+pub(super) fn solve_info(
+    row: &[Cell],
+    db: &Path,
+    action: &'static str,
+) -> Result<SolveInfo, Error> {
     Ok(SolveInfo {
-        id: row.get(0)?,
-        caltable: row.get(1)?,
-        solved_at: row.get(2)?,
-        origin: row.get(3)?,
-        task: row.get(4)?,
-        casa_version: row.get(5)?,
-        version: row.get(6)?,
+        id: get(row, 0, db, action)?,
+        caltable: get(row, 1, db, action)?,
+        solved_at: get(row, 2, db, action)?,
+        origin: get(row, 3, db, action)?,
+        task: get(row, 4, db, action)?,
+        casa_version: get(row, 5, db, action)?,
+        version: get(row, 6, db, action)?,
     })
 }
 
@@ -88,74 +94,77 @@ impl Registry {
     }
 
     pub(super) fn solve_info(&self, id: SolveId) -> Result<Option<SolveInfo>, Error> {
-        self.connection()?
-            .prepare_cached(&format!(
-                "SELECT {SOLVE_COLUMNS} FROM calprov_solves s WHERE s.id = ?1"
-            ))
-            .and_then(|mut stmt| stmt.query_row([id], solve_info).optional())
-            .map_err(Error::sql(self.path(), "read a solve"))
+        let action = "read a solve";
+        let rows = self.read_rows(
+            &format!("SELECT {SOLVE_COLUMNS} FROM calprov_solves s WHERE s.id = ?1"),
+            &[Cell::from(id)],
+            action,
+        )?;
+        rows.first()
+            .map(|row| solve_info(row, self.path(), action))
+            .transpose()
     }
 
     pub(super) fn solve_inputs(&self, id: SolveId) -> Result<Vec<InputInfo>, Error> {
         let db = self.path();
-        let mut stmt = self
-            .connection()?
-            .prepare_cached(
-                "SELECT role, idx, path, input_solve_id, problem FROM calprov_solve_inputs \
-                 WHERE solve_id = ?1 ORDER BY role DESC, idx",
-            )
-            .map_err(Error::sql(db, "read inputs"))?;
-        let rows = stmt
-            .query_map([id], |r| {
+        let action = "read inputs";
+        let rows = self.read_rows(
+            "SELECT role, idx, path, input_solve_id, problem FROM calprov_solve_inputs \
+             WHERE solve_id = ?1 ORDER BY role DESC, idx",
+            &[Cell::from(id)],
+            action,
+        )?;
+        rows.iter()
+            .map(|r| {
                 Ok(InputInfo {
-                    role: Role::from_name(&r.get::<_, String>(0)?).unwrap_or(Role::Gaintable),
-                    index: r.get::<_, i64>(1)? as usize,
-                    path: r.get(2)?,
-                    pinned: r.get(3)?,
-                    problem: r.get(4)?,
+                    role: Role::from_name(&get::<String>(r, 0, db, action)?)
+                        .unwrap_or(Role::Gaintable),
+                    index: usize::try_from(get::<i64>(r, 1, db, action)?).unwrap_or(0),
+                    path: get(r, 2, db, action)?,
+                    pinned: get(r, 3, db, action)?,
+                    problem: get(r, 4, db, action)?,
                 })
             })
-            .map_err(Error::sql(db, "read inputs"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(Error::sql(db, "read inputs"))
+            .collect()
     }
 
     /// Every recorded solve of `caltable`, oldest first.
     pub fn history(&self, caltable: &str) -> Result<Vec<SolveEntry>, Error> {
         let db = self.path();
+        let action = "read history";
         let mut entries = Vec::new();
         for candidate in lookup_candidates(caltable) {
-            let mut stmt = self
-                .connection()?
-                .prepare_cached(&format!(
+            let rows = self.read_rows(
+                &format!(
                     "SELECT {SOLVE_COLUMNS}, s.outcome, s.command, s.version_step, s.params, s.metrics, \
                      s.source_ms_path, s.cwd, s.host FROM calprov_solves s WHERE s.caltable_path = ?1 ORDER BY s.id"
-                ))
-                .map_err(Error::sql(db, "read history"))?;
-            let rows = stmt
-                .query_map([&candidate], |r| {
-                    let json = |i: usize| -> rusqlite::Result<Option<Value>> {
-                        Ok(r.get::<_, Option<String>>(i)?
-                            .and_then(|t| parse_python_json(&t).ok()))
-                    };
+                ),
+                &[Cell::from(candidate)],
+                action,
+            )?;
+            let json = |r: &[Cell], i: usize| -> Result<Option<Value>, Error> {
+                Ok(get::<Option<String>>(r, i, db, action)?
+                    .and_then(|t| parse_python_json(&t).ok()))
+            };
+            let read = rows
+                .iter()
+                .map(|r| {
                     Ok(SolveEntry {
-                        info: solve_info(r)?,
-                        outcome: r.get(7)?,
-                        command: r.get(8)?,
-                        version_step: r.get(9)?,
-                        params: json(10)?,
-                        metrics: json(11)?,
-                        source_ms_path: r.get(12)?,
-                        cwd: r.get(13)?,
-                        host: r.get(14)?,
+                        info: solve_info(r, db, action)?,
+                        outcome: get(r, 7, db, action)?,
+                        command: get(r, 8, db, action)?,
+                        version_step: get(r, 9, db, action)?,
+                        params: json(r, 10)?,
+                        metrics: json(r, 11)?,
+                        source_ms_path: get(r, 12, db, action)?,
+                        cwd: get(r, 13, db, action)?,
+                        host: get(r, 14, db, action)?,
                         inputs: Vec::new(),
                     })
                 })
-                .map_err(Error::sql(db, "read history"))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(Error::sql(db, "read history"))?;
-            if !rows.is_empty() {
-                entries = rows;
+                .collect::<Result<Vec<_>, Error>>()?;
+            if !read.is_empty() {
+                entries = read;
                 break;
             }
         }

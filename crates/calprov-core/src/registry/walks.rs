@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use rusqlite::params;
 use serde::Serialize;
 
 use super::Registry;
@@ -189,25 +188,23 @@ impl Registry {
             .map(|v| v.to_string())
             .unwrap_or_else(|_| version.to_owned());
         let db = self.path();
-        let mut stmt = self
-            .connection()?
-            .prepare_cached(&format!(
-                "SELECT {SOLVE_COLUMNS} FROM calprov_solves s WHERE s.casa_version = ?1 \
-                 AND s.solved_at >= ?2 AND s.solved_at <= ?3 ORDER BY s.id"
-            ))
-            .map_err(Error::sql(db, "recall"))?;
-        let solves: Vec<SolveInfo> = stmt
-            .query_map(
-                params![
-                    normalized,
-                    window.since.unwrap_or(f64::MIN),
-                    window.until.unwrap_or(f64::MAX)
+        let action = "recall";
+        let solves: Vec<SolveInfo> = self
+            .read_rows(
+                &format!(
+                    "SELECT {SOLVE_COLUMNS} FROM calprov_solves s WHERE s.casa_version = ?1 \
+                     AND s.solved_at >= ?2 AND s.solved_at <= ?3 ORDER BY s.id"
+                ),
+                &[
+                    Cell::from(normalized.as_str()),
+                    Cell::from(window.since.unwrap_or(f64::MIN)),
+                    Cell::from(window.until.unwrap_or(f64::MAX)),
                 ],
-                solve_info,
-            )
-            .map_err(Error::sql(db, "recall"))?
-            .collect::<Result<_, _>>()
-            .map_err(Error::sql(db, "recall"))?;
+                action,
+            )?
+            .iter()
+            .map(|row| solve_info(row, db, action))
+            .collect::<Result<_, _>>()?;
         let starts: Vec<Start> = solves
             .iter()
             .map(|s| Start {
