@@ -192,7 +192,8 @@ fn impact_walks_the_same_lineage_on_every_backend() {
             "{}",
             backend.name
         );
-        // History, lineage and recall read the same records back.
+        // History, lineage, recall and a re-solve plan read the same records back.
+        let plan = data(calprov(&c.db, &["plan", &c.g, "--downstream", "--json"]));
         let history = data(calprov(&c.db, &["history", &c.k, "--json"]));
         assert_eq!(
             history.as_array().map(Vec::len),
@@ -239,4 +240,43 @@ fn strip_numbers_after(text: &str, key: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[test]
+fn verify_says_what_changed_on_every_backend() {
+    for backend in backends("verify") {
+        let dir = tempfile::tempdir().unwrap();
+        let g = caltable(dir.path(), "obs_gacal", "sim_gacal");
+        let k = caltable(dir.path(), "obs_kcal", "sim_kcal");
+        let db = &backend.db;
+        register(db, "obs", &g, "GA", "40");
+        register(db, "obs", &k, "K", "10");
+        ok(track_gaincal(db, &g, &gaincal_params(&g), &["--strict"]));
+        ok(track_gaincal(db, &k, &gaincal_params(&k), &["--strict"]));
+        ok(calprov(db, &["verify", "--all"]));
+        std::fs::remove_dir_all(&k).unwrap();
+        let out = calprov(db, &["verify", "--set", "obs", "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{}", backend.name);
+        let verdicts = stdout_json(&out)["data"].clone();
+        let of = |path: &str| {
+            verdicts
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["caltable"] == path)
+                .map(|v| v["verdicts"].clone())
+        };
+        assert_eq!(
+            of(&g),
+            Some(json!(["unchanged"])),
+            "{}: {verdicts}",
+            backend.name
+        );
+        assert_eq!(
+            of(&k),
+            Some(json!(["missing"])),
+            "{}: {verdicts}",
+            backend.name
+        );
+    }
 }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::OptionalExtension;
 use serde_json::Value;
 
 use super::Registry;
@@ -11,6 +10,7 @@ use crate::casa_command::render_solve_command;
 use crate::json::parse_python_json;
 use crate::lineage::graph::{SolveId, User};
 use crate::lineage::plan::{Step, order};
+use crate::sql::{Cell, get};
 
 impl Registry {
     /// The solves (and, with `downstream`, the later solves and applications that used
@@ -78,17 +78,16 @@ impl Registry {
 
     fn application_step(&self, id: i64) -> Result<Option<Step>, Error> {
         let db = self.path();
-        let mut stmt = self
-            .connection()?
-            .prepare_cached(
+        let action = "read applied tables";
+        let needs = self
+            .read_rows(
                 "SELECT solve_id FROM calprov_application_tables WHERE application_id = ?1 AND solve_id IS NOT NULL",
-            )
-            .map_err(Error::sql(db, "read applied tables"))?;
-        let needs = stmt
-            .query_map([id], |r| Ok(format!("solve:{}", r.get::<_, i64>(0)?)))
-            .map_err(Error::sql(db, "read applied tables"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(Error::sql(db, "read applied tables"))?;
+                &[Cell::from(id)],
+                action,
+            )?
+            .iter()
+            .map(|r| Ok(format!("solve:{}", get::<i64>(r, 0, db, action)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
         self.step(
             format!("application:{id}"),
             "SELECT ms_path, 'applycal', params, command, cwd, applied_at FROM calprov_applications WHERE id = ?1",
@@ -105,30 +104,21 @@ impl Registry {
         id: i64,
         needs: Vec<String>,
     ) -> Result<Option<Step>, Error> {
-        let row = self
-            .connection()?
-            .prepare_cached(sql)
-            .and_then(|mut stmt| {
-                stmt.query_row([id], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, f64>(5)?,
-                    ))
-                })
-                .optional()
-            })
-            .map_err(Error::sql(self.path(), "read a plan step"))?;
-        Ok(row.map(|(writes, task, params, command, cwd, at)| Step {
+        let db = self.path();
+        let action = "read a plan step";
+        let rows = self.read_rows(sql, &[Cell::from(id)], action)?;
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        let task: Option<String> = get(r, 1, db, action)?;
+        let params: Option<String> = get(r, 2, db, action)?;
+        Ok(Some(Step {
             key,
-            writes,
-            command: rerunnable_command(task.as_deref(), params.as_deref(), command),
+            writes: get(r, 0, db, action)?,
+            command: rerunnable_command(task.as_deref(), params.as_deref(), get(r, 3, db, action)?),
             task,
-            cwd,
-            at,
+            cwd: get(r, 4, db, action)?,
+            at: get(r, 5, db, action)?,
             needs,
         }))
     }
