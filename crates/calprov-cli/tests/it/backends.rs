@@ -280,3 +280,30 @@ fn verify_says_what_changed_on_every_backend() {
         );
     }
 }
+
+#[test]
+fn backfill_fills_what_the_tables_know_on_every_backend() {
+    for backend in backends("backfill") {
+        let dir = tempfile::tempdir().unwrap();
+        let g = caltable(dir.path(), "obs_gacal", "sim_gacal");
+        let k = caltable(dir.path(), "obs_kcal", "sim_kcal");
+        let db = &backend.db;
+        register(db, "obs", &g, "GA", "40");
+        register(db, "obs", &k, "K", "10");
+        let dry = data(calprov(db, &["backfill", "--all", "--dry-run", "--json"]));
+        assert_eq!(dry["candidates"], 2, "{}: {dry}", backend.name);
+        let done = data(calprov(db, &["backfill", "--all", "--json"]));
+        assert_eq!(done["filled"], 2, "{}: {done}", backend.name);
+        let record = data(calprov(db, &["show", &g, "--json"]));
+        assert_eq!(record["solver_version"], "6.7.0.31", "{}", backend.name);
+        assert!(record["solver_command"].is_null(), "{}", backend.name);
+        assert_eq!(
+            record["quality_metrics"]["n_solutions"], 1680,
+            "{}",
+            backend.name
+        );
+        let again = data(calprov(db, &["backfill", "--all", "--json"]));
+        assert_eq!(again["filled"], 0, "{}: {again}", backend.name);
+        ok(calprov(db, &["verify", "--all"]));
+    }
+}

@@ -13,7 +13,7 @@ use crate::Error;
 use crate::backfill::{Candidate, ORIGIN_BACKFILL};
 use crate::lineage::inputs::{Role, vis_input};
 use crate::lineage::selection::Selection;
-use crate::sql::Cell;
+use crate::sql::{Cell, get};
 
 /// "This row has no provenance": all five columns null. Backfill reads only such rows and
 /// writes only to rows still such, so a concurrent track always wins.
@@ -39,25 +39,28 @@ impl Registry {
         set: Option<&str>,
     ) -> Result<(Vec<Candidate>, usize), Error> {
         let db = self.path();
-        let mut stmt = self
-            .connection()?
-            .prepare(&format!(
-                "SELECT path, created_at, ({NO_PROVENANCE}) FROM caltables \
-                 WHERE (?1 IS NULL OR set_name = ?1) ORDER BY id"
-            ))
-            .map_err(Error::sql(db, "list caltables to backfill"))?;
-        let rows = stmt
-            .query_map([set], |r| {
+        let action = "list caltables to backfill";
+        // CAST: PostgreSQL must know the parameter's type where it is only tested for NULL.
+        let rows = self
+            .read_rows(
+                &format!(
+                    "SELECT path, created_at, CASE WHEN {NO_PROVENANCE} THEN 1 ELSE 0 END FROM caltables \
+                     WHERE (CAST(?1 AS TEXT) IS NULL OR set_name = ?1) ORDER BY id"
+                ),
+                &[Cell::from(set)],
+                action,
+            )?
+            .iter()
+            .map(|r| {
                 Ok((
                     Candidate {
-                        path: r.get(0)?,
-                        created_at: r.get(1)?,
+                        path: get(r, 0, db, action)?,
+                        created_at: get(r, 1, db, action)?,
                     },
-                    r.get::<_, bool>(2)?,
+                    get::<i64>(r, 2, db, action)? != 0,
                 ))
             })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(Error::sql(db, "list caltables to backfill"))?;
+            .collect::<Result<Vec<_>, Error>>()?;
         let total = rows.len();
         let candidates: Vec<Candidate> = rows
             .into_iter()
@@ -69,20 +72,17 @@ impl Registry {
 
     /// How many caltables of `set` (all when `None`) have no provenance.
     pub fn count_without_provenance(&self, set: Option<&str>) -> Result<usize, Error> {
-        self.connection()?
-            .query_row(
-                &format!(
-                    "SELECT count(*) FROM caltables WHERE (?1 IS NULL OR set_name = ?1) \
-                     AND {NO_PROVENANCE}"
-                ),
-                [set],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| usize::try_from(n).unwrap_or(0))
-            .map_err(Error::sql(
-                self.path(),
-                "count caltables without provenance",
-            ))
+        let action = "count caltables without provenance";
+        let rows = self.read_rows(
+            &format!(
+                "SELECT count(*) FROM caltables WHERE (CAST(?1 AS TEXT) IS NULL OR set_name = ?1) \
+                 AND {NO_PROVENANCE}"
+            ),
+            &[Cell::from(set)],
+            action,
+        )?;
+        let row = rows.first().map(Vec::as_slice).unwrap_or_default();
+        Ok(usize::try_from(get::<i64>(row, 0, self.path(), action)?).unwrap_or(0))
     }
 
     /// Writes `rows` in one transaction: each caltable still without provenance gets its
