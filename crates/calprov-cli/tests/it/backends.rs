@@ -307,3 +307,55 @@ fn backfill_fills_what_the_tables_know_on_every_backend() {
         ok(calprov(db, &["verify", "--all"]));
     }
 }
+
+#[test]
+fn the_report_has_the_same_figures_on_every_backend() {
+    let mut figures = Vec::new();
+    for backend in backends("report") {
+        let dir = tempfile::tempdir().unwrap();
+        let g = caltable(dir.path(), "obs_gacal", "sim_gacal");
+        let f = caltable(dir.path(), "obs_gpcal", "sim_flagged_gpcal");
+        let k = caltable(dir.path(), "obs_kcal", "sim_kcal");
+        let db = &backend.db;
+        register(db, "obs", &g, "GA", "40");
+        register(db, "obs", &f, "G", "30");
+        register(db, "other", &k, "K", "10");
+        ok(track_gaincal(db, &g, &gaincal_params(&g), &["--strict"]));
+        ok(track_gaincal(db, &f, &gaincal_params(&f), &[]));
+        calprov(db, &["track", "--caltable", "/nowhere/x_gcal"]);
+        let page = dir.path().join("report.html");
+        let report = data(calprov(
+            db,
+            &["report", "--html", page.to_str().unwrap(), "--json"],
+        ));
+        assert!(page.is_file(), "{}", backend.name);
+        assert_eq!(
+            report["totals"]["caltables"], 3,
+            "{}: {report}",
+            backend.name
+        );
+        assert_eq!(report["totals"]["with_provenance"], 2, "{}", backend.name);
+        assert_eq!(report["totals"]["tracking_failures"], 1, "{}", backend.name);
+        assert_eq!(
+            report["heatmap"]["caltables"], 2,
+            "{}: {report}",
+            backend.name
+        );
+        let root = dir.path().to_string_lossy().into_owned();
+        let same: Vec<String> = [
+            "totals",
+            "coverage",
+            "qa",
+            "flagged_fraction",
+            "heatmap",
+            "casa_versions",
+        ]
+        .iter()
+        .map(|key| report[*key].to_string().replace(&root, "<root>"))
+        .collect();
+        figures.push((same, report["latest_failures"].as_array().map(Vec::len)));
+    }
+    if let [sqlite, postgres] = figures.as_slice() {
+        assert_eq!(sqlite, postgres);
+    }
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::registry::ANY_PROVENANCE_SQL;
-use crate::sql::{Cell, get};
+use crate::sql::{Cell, Dialect, get};
 use crate::tracking::TrackOutcome;
 use crate::{Error, Registry};
 
@@ -183,18 +183,16 @@ impl Registry {
         // (SQLite) and calprov_try_jsonb (PostgreSQL) keep one such row from failing the
         // whole report.
         let action = "read QA verdicts";
+        let qa = self.dialect().json_bool("quality_metrics", "qa_passed");
         let verdicts = self.read_rows(
-            match self.backend() {
-                "postgres" => {
-                    "SELECT count(v), CAST(COALESCE(sum(v), 0) AS BIGINT) FROM (SELECT \
-                     CASE calprov_try_jsonb(quality_metrics)->'qa_passed' WHEN 'true' THEN 1 WHEN 'false' THEN 0 END AS v \
-                     FROM caltables WHERE quality_metrics IS NOT NULL) q WHERE v IS NOT NULL"
+            &format!(
+                "SELECT count(v), CAST(COALESCE(sum(v), 0) AS BIGINT) FROM (SELECT {qa} AS v \
+                 FROM caltables WHERE quality_metrics IS NOT NULL AND {valid}) q WHERE v IS NOT NULL",
+                valid = match self.dialect() {
+                    Dialect::Sqlite => "json_valid(quality_metrics)",
+                    Dialect::Postgres => "TRUE",
                 }
-                _ => {
-                    "SELECT count(v), COALESCE(sum(v), 0) FROM (SELECT json_extract(quality_metrics, '$.qa_passed') AS v \
-                     FROM caltables WHERE quality_metrics IS NOT NULL AND json_valid(quality_metrics)) WHERE v IS NOT NULL"
-                }
-            },
+            ),
             &[],
             action,
         )?;

@@ -25,7 +25,7 @@ use rusqlite::Connection;
 use crate::Error;
 use crate::db_path::RegistryAddress;
 use crate::postgres::PgConnection;
-use crate::sql::{Cell, Tx};
+use crate::sql::{Cell, Dialect, Tx};
 
 pub use fingerprints::RecordedFingerprint;
 pub use history_reads::SolveEntry;
@@ -125,6 +125,14 @@ impl Registry {
         match self.backend {
             Backend::Sqlite { .. } => "sqlite",
             Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// How the few expressions the backends spell differently are written for this one.
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self.backend {
+            Backend::Sqlite { .. } => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
         }
     }
 

@@ -1,32 +1,39 @@
 //! The registry's figures for the operators' report, each one query (aggregated in SQL
-//! where it can be, so a registry of a million caltables is summed, not loaded).
+//! where it can be, so a registry of a million caltables is summed, not loaded). Written once
+//! for both backends; the JSON reads are the dialect's.
 
 use std::collections::BTreeMap;
 
 use calprov_report::data::{Failure, Heatmap, Totals};
-use rusqlite::params;
 
 use super::Registry;
 use crate::Error;
 use crate::clock::format_utc;
+use crate::sql::{Cell, Dialect, get};
 
-/// The caltables in scope: `?1` the set or NULL.
-const IN_SCOPE: &str = "(?1 IS NULL OR set_name = ?1)";
+/// The caltables in scope: `?1` the set or NULL (cast: PostgreSQL must know the type of a
+/// parameter it only tests for NULL).
+const IN_SCOPE: &str = "(CAST(?1 AS TEXT) IS NULL OR set_name = ?1)";
+
+/// How many rows satisfy `condition`, 0 for none.
+fn count_if(condition: &str) -> String {
+    format!("CAST(COALESCE(sum(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS BIGINT)")
+}
 
 /// A row has provenance when any of the five columns is filled.
 const HAS_PROVENANCE: &str = "(source_ms_path IS NOT NULL OR solver_command IS NOT NULL \
      OR solver_version IS NOT NULL OR solver_params IS NOT NULL OR quality_metrics IS NOT NULL)";
 
-/// Days since 1970 of a unix-seconds column (truncated: registry times are after 1970, and
-/// the bundled SQLite has no math functions), kept within a million days of 1970 so that an
-/// absurd time in a user's registry cannot overflow the calendar arithmetic.
-fn day_of(column: &str) -> String {
-    format!("CAST(max(-1000000, min(1000000, {column} / 86400.0)) AS INTEGER)")
+/// Days since 1970 of a unix-seconds column (truncated: registry times are after 1970), kept
+/// within a million days of 1970 so that an absurd time in a user's registry cannot overflow
+/// the calendar arithmetic.
+fn day_of(dialect: Dialect, column: &str) -> String {
+    dialect.bounded_integer(&format!("{column} / 86400.0"), 1_000_000)
 }
 
-/// A count column (SQLite integers are signed).
-fn n(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
-    r.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0))
+/// A count column (integers are signed on both backends).
+fn n(row: &[Cell], i: usize, registry: &std::path::Path, what: &'static str) -> Result<u64, Error> {
+    get::<i64>(row, i, registry, what).map(|v| u64::try_from(v).unwrap_or(0))
 }
 
 /// `(set, day, registered, with provenance)` rows.
@@ -36,64 +43,68 @@ impl Registry {
     fn rows<T>(
         &self,
         sql: &str,
-        params: impl rusqlite::Params,
+        params: &[Cell],
         what: &'static str,
-        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        mut row: impl FnMut(&[Cell]) -> Result<T, Error>,
     ) -> Result<Vec<T>, Error> {
-        let mut stmt = self
-            .connection()?
-            .prepare(sql)
-            .map_err(Error::sql(self.path(), what))?;
-        stmt.query_map(params, row)
-            .and_then(|rows| rows.collect())
-            .map_err(Error::sql(self.path(), what))
+        self.read_rows(sql, params, what)?
+            .iter()
+            .map(|r| row(r))
+            .collect()
+    }
+
+    /// The one row of an aggregate.
+    fn one_row(&self, sql: &str, params: &[Cell], what: &'static str) -> Result<Vec<Cell>, Error> {
+        Ok(self
+            .read_rows(sql, params, what)?
+            .into_iter()
+            .next()
+            .unwrap_or_default())
     }
 
     /// Headline counts of the caltables in scope, and of solves and tracking calls since.
     pub(crate) fn report_totals(&self, set: Option<&str>, since: f64) -> Result<Totals, Error> {
         let db = self.path();
-        let conn = self.connection()?;
-        let (caltables, with_provenance, qa_assessed, qa_passed): (u64, u64, u64, u64) = conn
-            .query_row(
-                &format!(
-                    "SELECT count(*), COALESCE(sum({HAS_PROVENANCE}), 0), \
-                     count(json_extract(quality_metrics, '$.qa_passed')), \
-                     COALESCE(sum(json_extract(quality_metrics, '$.qa_passed') = 1), 0) \
-                     FROM caltables WHERE {IN_SCOPE}"
-                ),
-                [set],
-                |r| Ok((n(r, 0)?, n(r, 1)?, n(r, 2)?, n(r, 3)?)),
-            )
-            .map_err(Error::sql(db, "count caltables for the report"))?;
-        let solves: u64 = conn
-            .query_row(
-                &format!(
-                    "SELECT count(*) FROM calprov_solves s WHERE s.solved_at >= ?2 AND (?1 IS NULL \
-                     OR s.caltable_path IN (SELECT path FROM caltables WHERE {IN_SCOPE}))"
-                ),
-                params![set, since],
-                |r| n(r, 0),
-            )
-            .map_err(Error::sql(db, "count solves for the report"))?;
-        let (tracking_calls, tracking_failures): (u64, u64) = conn
-            .query_row(
-                &format!(
-                    "SELECT count(*), COALESCE(sum(outcome IN ('failed', 'not_registered')), 0) \
-                     FROM calprov_tracking_events e WHERE e.recorded_at >= ?2 AND (?1 IS NULL \
-                     OR e.caltable_path IN (SELECT path FROM caltables WHERE {IN_SCOPE}))"
-                ),
-                params![set, since],
-                |r| Ok((n(r, 0)?, n(r, 1)?)),
-            )
-            .map_err(Error::sql(db, "count tracking calls for the report"))?;
+        let qa = self.dialect().json_bool("quality_metrics", "qa_passed");
+        let what = "count caltables for the report";
+        let totals = self.one_row(
+            &format!(
+                "SELECT count(*), {with}, count({qa}), {passed} FROM caltables WHERE {IN_SCOPE}",
+                with = count_if(HAS_PROVENANCE),
+                passed = count_if(&format!("{qa} = 1")),
+            ),
+            &[Cell::from(set)],
+            what,
+        )?;
+        let scoped = [Cell::from(set), Cell::from(since)];
+        let what_solves = "count solves for the report";
+        let solves = self.one_row(
+            &format!(
+                "SELECT count(*) FROM calprov_solves s WHERE s.solved_at >= ?2 AND (CAST(?1 AS TEXT) IS NULL \
+                 OR s.caltable_path IN (SELECT path FROM caltables WHERE {IN_SCOPE}))"
+            ),
+            &scoped,
+            what_solves,
+        )?;
+        let what_calls = "count tracking calls for the report";
+        let calls = self.one_row(
+            &format!(
+                "SELECT count(*), {failed} \
+                 FROM calprov_tracking_events e WHERE e.recorded_at >= ?2 AND (CAST(?1 AS TEXT) IS NULL \
+                 OR e.caltable_path IN (SELECT path FROM caltables WHERE {IN_SCOPE}))",
+                failed = count_if("outcome IN ('failed', 'not_registered')")
+            ),
+            &scoped,
+            what_calls,
+        )?;
         Ok(Totals {
-            caltables,
-            with_provenance,
-            solves,
-            tracking_calls,
-            tracking_failures,
-            qa_passed,
-            qa_assessed,
+            caltables: n(&totals, 0, db, what)?,
+            with_provenance: n(&totals, 1, db, what)?,
+            qa_assessed: n(&totals, 2, db, what)?,
+            qa_passed: n(&totals, 3, db, what)?,
+            solves: n(&solves, 0, db, what_solves)?,
+            tracking_calls: n(&calls, 0, db, what_calls)?,
+            tracking_failures: n(&calls, 1, db, what_calls)?,
         })
     }
 
@@ -103,15 +114,24 @@ impl Registry {
         set: Option<&str>,
         since: f64,
     ) -> Result<Vec<CoverageRow>, Error> {
+        let (db, what) = (self.path(), "coverage for the report");
         self.rows(
             &format!(
-                "SELECT set_name, {day}, count(*), COALESCE(sum({HAS_PROVENANCE}), 0) FROM caltables \
+                "SELECT set_name, {day}, count(*), {with} FROM caltables \
                  WHERE {IN_SCOPE} AND created_at >= ?2 GROUP BY 1, 2 ORDER BY 1, 2",
-                day = day_of("created_at")
+                day = day_of(self.dialect(), "created_at"),
+                with = count_if(HAS_PROVENANCE),
             ),
-            params![set, since],
-            "coverage for the report",
-            |r| Ok((r.get(0)?, r.get(1)?, n(r, 2)?, n(r, 3)?)),
+            &[Cell::from(set), Cell::from(since)],
+            what,
+            |r| {
+                Ok((
+                    get(r, 0, db, what)?,
+                    get(r, 1, db, what)?,
+                    n(r, 2, db, what)?,
+                    n(r, 3, db, what)?,
+                ))
+            },
         )
     }
 
@@ -121,32 +141,39 @@ impl Registry {
         set: Option<&str>,
         since: f64,
     ) -> Result<Vec<(i64, u64, u64)>, Error> {
+        let (db, what) = (self.path(), "QA for the report");
+        let dialect = self.dialect();
         self.rows(
             &format!(
-                "SELECT {day}, count(*), sum(passed = 1) FROM (SELECT \
-                 json_extract(quality_metrics, '$.assessed_at') AS at, \
-                 json_extract(quality_metrics, '$.qa_passed') AS passed FROM caltables \
-                 WHERE {IN_SCOPE} AND quality_metrics IS NOT NULL) WHERE passed IS NOT NULL \
+                "SELECT {day}, count(*), {passed} FROM (SELECT \
+                 {at} AS at, {qa} AS passed FROM caltables \
+                 WHERE {IN_SCOPE} AND quality_metrics IS NOT NULL) q WHERE passed IS NOT NULL \
                  AND at >= ?2 GROUP BY 1 ORDER BY 1",
-                day = day_of("at")
+                day = day_of(dialect, "at"),
+                passed = count_if("passed = 1"),
+                at = dialect.json_number("quality_metrics", "assessed_at"),
+                qa = dialect.json_bool("quality_metrics", "qa_passed"),
             ),
-            params![set, since],
-            "QA for the report",
-            |r| Ok((r.get(0)?, n(r, 1)?, n(r, 2)?)),
+            &[Cell::from(set), Cell::from(since)],
+            what,
+            |r| Ok((get(r, 0, db, what)?, n(r, 1, db, what)?, n(r, 2, db, what)?)),
         )
     }
 
     /// The flagged fraction of each caltable in scope with metrics.
     pub(crate) fn report_flagged(&self, set: Option<&str>) -> Result<Vec<f64>, Error> {
+        let (db, what) = (self.path(), "flagged fractions for the report");
+        let dialect = self.dialect();
         self.rows(
             &format!(
-                "SELECT v FROM (SELECT json_extract(quality_metrics, '$.flagged_fraction') AS v \
-                 FROM caltables WHERE {IN_SCOPE} AND quality_metrics IS NOT NULL) \
-                 WHERE typeof(v) IN ('real', 'integer')"
+                "SELECT {v} FROM caltables WHERE {IN_SCOPE} AND quality_metrics IS NOT NULL \
+                 AND {is_number}",
+                v = dialect.json_number("quality_metrics", "flagged_fraction"),
+                is_number = dialect.json_is_number("quality_metrics", "flagged_fraction"),
             ),
-            [set],
-            "flagged fractions for the report",
-            |r| r.get(0),
+            &[Cell::from(set)],
+            what,
+            |r| get(r, 0, db, what),
         )
     }
 
@@ -156,13 +183,17 @@ impl Registry {
         if let Some(set) = set {
             return Ok(Some(set.to_owned()));
         }
+        let (db, what) = (self.path(), "the heatmap's set");
         Ok(self
             .rows(
-                "SELECT set_name FROM caltables WHERE json_extract(quality_metrics, '$.flag_grid') \
-                 IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
-                [],
-                "the heatmap's set",
-                |r| r.get(0),
+                &format!(
+                    "SELECT set_name FROM caltables WHERE {grid} \
+                     IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
+                    grid = self.dialect().json_text("quality_metrics", "flag_grid")
+                ),
+                &[],
+                what,
+                |r| get(r, 0, db, what),
             )?
             .into_iter()
             .next())
@@ -170,12 +201,13 @@ impl Registry {
 
     /// The flag grids of a set's caltables, summed by antenna and spw id.
     pub(crate) fn report_heatmap(&self, set: &str) -> Result<Option<Heatmap>, Error> {
+        let (db, what) = (self.path(), "flag grids for the report");
+        let grid = self.dialect().json_text("quality_metrics", "flag_grid");
         let grids: Vec<String> = self.rows(
-            "SELECT json_extract(quality_metrics, '$.flag_grid') FROM caltables \
-             WHERE set_name = ?1 AND json_extract(quality_metrics, '$.flag_grid') IS NOT NULL",
-            [set],
-            "flag grids for the report",
-            |r| r.get(0),
+            &format!("SELECT {grid} FROM caltables WHERE set_name = ?1 AND {grid} IS NOT NULL"),
+            &[Cell::from(set)],
+            what,
+            |r| get(r, 0, db, what),
         )?;
         let mut sums: BTreeMap<(i32, i32), (u64, u64)> = BTreeMap::new();
         let mut tables = 0u64;
@@ -229,14 +261,16 @@ impl Registry {
         set: Option<&str>,
         since: f64,
     ) -> Result<Vec<f64>, Error> {
+        let (db, what) = (self.path(), "latencies for the report");
         self.rows(
             &format!(
-                "SELECT latency_us / 1000.0 FROM calprov_tracking_events e WHERE e.recorded_at >= ?2 \
-                 AND (?1 IS NULL OR e.caltable_path IN (SELECT path FROM caltables WHERE {IN_SCOPE}))"
+                "SELECT CAST(latency_us AS DOUBLE PRECISION) / 1000 FROM calprov_tracking_events e \
+                 WHERE e.recorded_at >= ?2 AND (CAST(?1 AS TEXT) IS NULL OR e.caltable_path IN \
+                 (SELECT path FROM caltables WHERE {IN_SCOPE}))"
             ),
-            params![set, since],
-            "latencies for the report",
-            |r| r.get(0),
+            &[Cell::from(set), Cell::from(since)],
+            what,
+            |r| get(r, 0, db, what),
         )
     }
 
@@ -246,16 +280,23 @@ impl Registry {
         set: Option<&str>,
         since: f64,
     ) -> Result<Vec<(String, i64, u64)>, Error> {
+        let (db, what) = (self.path(), "CASA versions for the report");
         self.rows(
             &format!(
                 "SELECT COALESCE(casa_version, 'unknown'), {day}, count(*) FROM calprov_solves s \
-                 WHERE s.solved_at >= ?2 AND (?1 IS NULL OR s.caltable_path IN \
+                 WHERE s.solved_at >= ?2 AND (CAST(?1 AS TEXT) IS NULL OR s.caltable_path IN \
                  (SELECT path FROM caltables WHERE {IN_SCOPE})) GROUP BY 1, 2 ORDER BY 1, 2",
-                day = day_of("solved_at")
+                day = day_of(self.dialect(), "solved_at")
             ),
-            params![set, since],
-            "CASA versions for the report",
-            |r| Ok((r.get(0)?, r.get(1)?, n(r, 2)?)),
+            &[Cell::from(set), Cell::from(since)],
+            what,
+            |r| {
+                Ok((
+                    get(r, 0, db, what)?,
+                    get(r, 1, db, what)?,
+                    n(r, 2, db, what)?,
+                ))
+            },
         )
     }
 
@@ -266,22 +307,27 @@ impl Registry {
         since: f64,
         limit: usize,
     ) -> Result<Vec<Failure>, Error> {
+        let (db, what) = (self.path(), "failures for the report");
         self.rows(
             &format!(
                 "SELECT recorded_at, caltable_path, outcome, failure_kind, message \
                  FROM calprov_tracking_events e WHERE outcome IN ('failed', 'not_registered') \
-                 AND e.recorded_at >= ?2 AND (?1 IS NULL OR e.caltable_path IN \
+                 AND e.recorded_at >= ?2 AND (CAST(?1 AS TEXT) IS NULL OR e.caltable_path IN \
                  (SELECT path FROM caltables WHERE {IN_SCOPE})) ORDER BY recorded_at DESC, id DESC LIMIT ?3"
             ),
-            params![set, since, i64::try_from(limit).unwrap_or(i64::MAX)],
-            "failures for the report",
+            &[
+                Cell::from(set),
+                Cell::from(since),
+                Cell::from(i64::try_from(limit).unwrap_or(i64::MAX)),
+            ],
+            what,
             |r| {
                 Ok(Failure {
-                    at: format_utc(r.get(0)?),
-                    caltable: r.get(1)?,
-                    outcome: r.get(2)?,
-                    kind: r.get(3)?,
-                    message: r.get(4)?,
+                    at: format_utc(get(r, 0, db, what)?),
+                    caltable: get(r, 1, db, what)?,
+                    outcome: get(r, 2, db, what)?,
+                    kind: get(r, 3, db, what)?,
+                    message: get(r, 4, db, what)?,
                 })
             },
         )

@@ -6,6 +6,7 @@
 //! as [`Cell`]s. Statements that need one backend's own features stay with that backend.
 
 pub(crate) mod cell;
+mod dialect;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -15,6 +16,7 @@ use calprov_schema::postgres::PgTarget;
 use crate::postgres::{Statements, prepared};
 
 pub(crate) use cell::{Cell, FromCell};
+pub(crate) use dialect::Dialect;
 
 use crate::Error;
 
