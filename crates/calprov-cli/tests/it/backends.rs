@@ -215,8 +215,8 @@ fn impact_walks_the_same_lineage_on_every_backend() {
         // The answers name the same tables on both backends, under their own root; times
         // differ.
         let root = c.root.to_string_lossy().into_owned();
-        let mut text =
-            format!("{antenna}{explained}{history}{lineage}{recall}").replace(&root, "<root>");
+        let mut text = format!("{antenna}{explained}{history}{lineage}{recall}{plan}")
+            .replace(&root, "<root>");
         for time_key in ["solved_at", "applied_at", "assessed_at", "at"] {
             text = strip_numbers_after(&text, &format!("\"{time_key}\":"));
         }
