@@ -13,7 +13,7 @@ use crate::Error;
 use crate::lineage::graph::{
     BadPart, Impact, SolveId, SolveInfo, Start, Use, User, Window, impact, needs_selections,
 };
-use crate::sql::{Cell, get};
+use crate::sql::{Cell, Dialect, get};
 
 /// What a recall found: the solves made with a version, and everything downstream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,44 +46,12 @@ impl Registry {
     ) -> Result<(), Error> {
         let db = self.path();
         let runs = id_runs(frontier);
-        let queries: [WalkQuery; 2] = if detail {
-            [
-                (
-                    "SELECT i.input_solve_id, i.solve_id, i.spwmap, s.selection, s.solved_at, i.caltable_path \
-                     FROM json_each(?1) f JOIN calprov_solve_inputs i \
-                     ON i.input_solve_id BETWEEN f.value ->> 0 AND f.value ->> 1 \
-                     JOIN calprov_solves s ON s.id = i.solve_id",
-                    User::Solve,
-                ),
-                (
-                    "SELECT t.solve_id, t.application_id, t.spwmap, a.selection, a.applied_at, t.ms_path \
-                     FROM json_each(?1) f JOIN calprov_application_tables t \
-                     ON t.solve_id BETWEEN f.value ->> 0 AND f.value ->> 1 \
-                     JOIN calprov_applications a ON a.id = t.application_id",
-                    User::Application,
-                ),
-            ]
-        } else {
-            [
-                (
-                    "SELECT i.input_solve_id, i.solve_id, NULL, NULL, NULL, i.caltable_path \
-                     FROM json_each(?1) f JOIN calprov_solve_inputs i \
-                     ON i.input_solve_id BETWEEN f.value ->> 0 AND f.value ->> 1",
-                    User::Solve,
-                ),
-                (
-                    "SELECT t.solve_id, t.application_id, NULL, NULL, NULL, t.ms_path \
-                     FROM json_each(?1) f JOIN calprov_application_tables t \
-                     ON t.solve_id BETWEEN f.value ->> 0 AND f.value ->> 1",
-                    User::Application,
-                ),
-            ]
-        };
-        if self.backend() == "postgres" {
+        let queries = walk_queries(self.dialect(), detail);
+        if self.dialect() == Dialect::Postgres {
             return self.uses_of_cells(&runs, &queries, detail, visit);
         }
         let walk_error = |e| Error::sql(db, "walk the lineage")(e);
-        for (sql, user) in queries {
+        for (sql, user) in &queries {
             let mut stmt = self.connection()?.prepare_cached(sql).map_err(walk_error)?;
             let mut rows = stmt.query([&runs]).map_err(walk_error)?;
             while let Some(r) = rows.next().map_err(walk_error)? {
@@ -110,8 +78,7 @@ impl Registry {
         Ok(())
     }
 
-    /// [`Registry::uses_of`] on a server: the same queries, the runs read with PostgreSQL's
-    /// JSON functions, the rows as cells.
+    /// [`Registry::uses_of`] on a server: the rows as cells (names copied).
     fn uses_of_cells(
         &self,
         runs: &str,
@@ -122,16 +89,7 @@ impl Registry {
         let db = self.path();
         let action = "walk the lineage";
         for (sql, user) in queries {
-            // The SQLite text is the reference (its plan is what the lineage budgets hold);
-            // PostgreSQL reads the same runs with its own JSON functions.
-            let sql = sql
-                .replace(
-                    "json_each(?1) f",
-                    "jsonb_array_elements(CAST(CAST(?1 AS TEXT) AS jsonb)) f(value)",
-                )
-                .replace("f.value ->> 0", "CAST(f.value ->> 0 AS BIGINT)")
-                .replace("f.value ->> 1", "CAST(f.value ->> 1 AS BIGINT)");
-            for row in self.read_rows(&sql, &[Cell::from(runs)], action)? {
+            for row in self.read_rows(sql, &[Cell::from(runs)], action)? {
                 let mut use_ = Use {
                     used: get(&row, 0, db, action)?,
                     user: user(get(&row, 1, db, action)?),
@@ -258,7 +216,49 @@ pub(super) fn id_runs(ids: &[SolveId]) -> String {
 }
 
 /// A walk query and how its second column names the user.
-type WalkQuery = (&'static str, fn(i64) -> User);
+type WalkQuery = (String, fn(i64) -> User);
+
+/// The two queries of a walk step: the solves that applied the frontier, and the
+/// applications. `?1` is the frontier's runs (`id_runs`), read as rows `f` with bounds.
+fn walk_queries(dialect: Dialect, detail: bool) -> [WalkQuery; 2] {
+    let (runs, lo, hi) = match dialect {
+        // The text whose plan the lineage budgets hold: one index seek per run.
+        Dialect::Sqlite => ("json_each(?1) f", "f.value ->> 0", "f.value ->> 1"),
+        Dialect::Postgres => (
+            "jsonb_array_elements(CAST(CAST(?1 AS TEXT) AS jsonb)) f(value)",
+            "CAST(f.value ->> 0 AS BIGINT)",
+            "CAST(f.value ->> 1 AS BIGINT)",
+        ),
+    };
+    let (solve_detail, solve_join, application_detail, application_join) = if detail {
+        (
+            "i.spwmap, s.selection, s.solved_at",
+            " JOIN calprov_solves s ON s.id = i.solve_id",
+            "t.spwmap, a.selection, a.applied_at",
+            " JOIN calprov_applications a ON a.id = t.application_id",
+        )
+    } else {
+        ("NULL, NULL, NULL", "", "NULL, NULL, NULL", "")
+    };
+    [
+        (
+            format!(
+                "SELECT i.input_solve_id, i.solve_id, {solve_detail}, i.caltable_path \
+                 FROM {runs} JOIN calprov_solve_inputs i \
+                 ON i.input_solve_id BETWEEN {lo} AND {hi}{solve_join}"
+            ),
+            User::Solve,
+        ),
+        (
+            format!(
+                "SELECT t.solve_id, t.application_id, {application_detail}, t.ms_path \
+                 FROM {runs} JOIN calprov_application_tables t \
+                 ON t.solve_id BETWEEN {lo} AND {hi}{application_join}"
+            ),
+            User::Application,
+        ),
+    ]
+}
 
 #[cfg(test)]
 mod tests {
