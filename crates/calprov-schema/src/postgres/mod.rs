@@ -17,6 +17,7 @@ use postgres::{Client, Config, NoTls};
 
 pub use classify::{PgFailure, classify};
 pub use migrate::{LATEST_VERSION as LATEST_POSTGRES_VERSION, migrate_postgres};
+pub use passfile::find_password;
 
 use crate::Error;
 

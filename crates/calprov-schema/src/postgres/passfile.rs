@@ -50,8 +50,9 @@ fn read_private(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// The password of the first line matching host, port, database and user.
-pub(crate) fn find_password(
+/// The password of the first line of a password file's `text` matching host, port,
+/// database and user (libpq's rules).
+pub fn find_password(
     text: &str,
     host: &str,
     port: u16,
@@ -112,6 +113,20 @@ mod tests {
         assert_eq!(find("other", 6543, "x", "bob").as_deref(), Some("fallback"));
         assert_eq!(find_password("short:line", "h", 1, "d", "u"), None);
         assert_eq!(find_password("", "h", 1, "d", "u"), None);
+    }
+
+    proptest::proptest! {
+        /// Any password, written with libpq's escapes, is read back as it was.
+        #[test]
+        fn escaped_passwords_read_back(password in ".*", host in "[a-z.]{1,12}", port in 1u16..) {
+            let escaped = password.replace('\\', "\\\\").replace(':', "\\:");
+            let line = format!("{host}:{port}:db:user:{escaped}\n");
+            let found = find_password(&line, &host, port, "db", "user");
+            // A password with a line break is two lines, as in libpq.
+            if !password.contains(['\n', '\r']) {
+                proptest::prop_assert_eq!(found, Some(password));
+            }
+        }
     }
 
     #[test]
