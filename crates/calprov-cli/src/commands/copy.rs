@@ -28,6 +28,7 @@ pub fn run(ctx: &Context, args: CopyArgs) -> Result<Exit, CliError> {
     let options = CopyOptions {
         timeout: ctx.busy_timeout,
         postgres: ctx.pg_environment(),
+        verify: true,
     };
     let summary = copy_registry(&from, &to, &options)
         .map_err(anyhow::Error::from)
