@@ -93,7 +93,7 @@ const BUDGETS: &[Budget] = &[
     // and 6.3x the same-run floor, where 120 ms allows 9x (100 ms would allow 7.5x).
     // Issue 15: the same call against the same registry copied to PostgreSQL, over the
     // loopback, scaled like the SQLite one. The issue asks for 2 ms; the first version
-    // measures 2.9-3.1 ms where SQLite's takes 1.8-2.0 ms in the same run (nine round trips
+    // measures 2.9-3.1 ms where SQLite's takes 1.8-2.0 ms in the same run (seven round trips
     // and the commit's WAL flush, docs/postgres.md): 3 ms until it is taken back (issue 15
     // stays open).
     Budget {
