@@ -148,13 +148,3 @@ pub(crate) fn open_postgres(
     let migration = migrate_postgres(&mut client, target, timeout)?;
     Ok(PgRegistry { client, migration })
 }
-
-/// Connects to the PostgreSQL registry at `target` and migrates it: what `calprov init`
-/// does for a server. Returns what the migration found and did.
-pub fn init_postgres(
-    target: &PgTarget,
-    environment: &PgEnvironment,
-    timeout: Duration,
-) -> Result<MigrationReport, Error> {
-    Ok(open_postgres(target, environment, timeout)?.migration)
-}
