@@ -16,6 +16,16 @@ fn caltable(dir: &Path, name: &str, from: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// Copies of `sim_gacal` and `sim_kcal` in `dir`, registered in set `obs` of `db`:
+/// `(gain, delay)` paths.
+fn obs_set(dir: &Path, db: &Path) -> (String, String) {
+    let g = caltable(dir, "obs_gacal", "sim_gacal");
+    let k = caltable(dir, "obs_kcal", "sim_kcal");
+    register(db, "obs", &g, "GA", "40");
+    register(db, "obs", &k, "K", "10");
+    (g, k)
+}
+
 fn data(out: std::process::Output) -> Value {
     stdout_json(&ok(out))["data"].clone()
 }
@@ -26,13 +36,10 @@ fn gaincal_params(table: &str) -> String {
 
 #[test]
 fn tracking_records_provenance_metrics_and_events_on_every_backend() {
-    let dir = tempfile::tempdir().unwrap();
-    let g = caltable(dir.path(), "obs_gacal", "sim_gacal");
-    let k = caltable(dir.path(), "obs_kcal", "sim_kcal");
     for backend in backends("tracking") {
+        let dir = tempfile::tempdir().unwrap();
         let db = &backend.db;
-        register(db, "obs", &g, "GA", "40");
-        register(db, "obs", &k, "K", "10");
+        let (g, _) = obs_set(dir.path(), db);
         let tracked = track_gaincal(db, &g, &gaincal_params(&g), &["--json"]);
         assert_eq!(
             data(tracked)["result"]["outcome"],
@@ -246,11 +253,8 @@ fn strip_numbers_after(text: &str, key: &str) -> String {
 fn verify_says_what_changed_on_every_backend() {
     for backend in backends("verify") {
         let dir = tempfile::tempdir().unwrap();
-        let g = caltable(dir.path(), "obs_gacal", "sim_gacal");
-        let k = caltable(dir.path(), "obs_kcal", "sim_kcal");
         let db = &backend.db;
-        register(db, "obs", &g, "GA", "40");
-        register(db, "obs", &k, "K", "10");
+        let (g, k) = obs_set(dir.path(), db);
         ok(track_gaincal(db, &g, &gaincal_params(&g), &["--strict"]));
         ok(track_gaincal(db, &k, &gaincal_params(&k), &["--strict"]));
         ok(calprov(db, &["verify", "--all"]));
@@ -285,11 +289,8 @@ fn verify_says_what_changed_on_every_backend() {
 fn backfill_fills_what_the_tables_know_on_every_backend() {
     for backend in backends("backfill") {
         let dir = tempfile::tempdir().unwrap();
-        let g = caltable(dir.path(), "obs_gacal", "sim_gacal");
-        let k = caltable(dir.path(), "obs_kcal", "sim_kcal");
         let db = &backend.db;
-        register(db, "obs", &g, "GA", "40");
-        register(db, "obs", &k, "K", "10");
+        let (g, _) = obs_set(dir.path(), db);
         let dry = data(calprov(db, &["backfill", "--all", "--dry-run", "--json"]));
         assert_eq!(dry["candidates"], 2, "{}: {dry}", backend.name);
         let done = data(calprov(db, &["backfill", "--all", "--json"]));
