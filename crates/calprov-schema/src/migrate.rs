@@ -43,6 +43,29 @@ pub struct MigrationReport {
 }
 
 impl MigrationReport {
+    /// The report of a registry found at `version`, the latest: nothing to do.
+    pub(crate) fn already_current(version: i64, elapsed: Duration) -> Self {
+        Self {
+            shape_before: RegistryShape::Calprov { version },
+            columns_added: Vec::new(),
+            migrations_applied: Vec::new(),
+            schema_version: version,
+            elapsed,
+            lock_wait: Duration::ZERO,
+        }
+    }
+
+    /// Logs what the run did (one line at `info`).
+    pub(crate) fn log(&self) {
+        tracing::info!(
+            shape = self.shape_before.name(),
+            columns_added = self.columns_added.len(),
+            migrations = self.migrations_applied.len(),
+            elapsed_ms = self.elapsed.as_secs_f64() * 1e3,
+            "registry migrated"
+        );
+    }
+
     /// True when the run changed nothing (an already current registry).
     pub fn is_noop(&self) -> bool {
         self.columns_added.is_empty() && self.migrations_applied.is_empty()
@@ -92,14 +115,7 @@ pub fn migrate(conn: &mut Connection, lock_timeout: Duration) -> Result<Migratio
     if let Ok(Some(version)) = crate::shape::refinery_version(conn)
         && version >= latest_version()
     {
-        return Ok(MigrationReport {
-            shape_before: RegistryShape::Calprov { version },
-            columns_added: Vec::new(),
-            migrations_applied: Vec::new(),
-            schema_version: version,
-            elapsed: started.elapsed(),
-            lock_wait: Duration::ZERO,
-        });
+        return Ok(MigrationReport::already_current(version, started.elapsed()));
     }
 
     let _lock = if conn.path().is_some_and(|p| !p.is_empty()) {
@@ -134,13 +150,7 @@ pub fn migrate(conn: &mut Connection, lock_timeout: Duration) -> Result<Migratio
         elapsed: started.elapsed(),
         lock_wait,
     };
-    tracing::info!(
-        shape = report.shape_before.name(),
-        columns_added = report.columns_added.len(),
-        migrations = report.migrations_applied.len(),
-        elapsed_ms = report.elapsed.as_secs_f64() * 1e3,
-        "registry migrated"
-    );
+    report.log();
     Ok(report)
 }
 

@@ -37,14 +37,7 @@ pub fn migrate_postgres(
     // Fast path without the lock: what every call after the first sees.
     let version = refinery_version(client, target)?;
     if let Some(version) = version.filter(|v| *v >= LATEST_VERSION) {
-        return Ok(MigrationReport {
-            shape_before: RegistryShape::Calprov { version },
-            columns_added: Vec::new(),
-            migrations_applied: Vec::new(),
-            schema_version: version,
-            elapsed: started.elapsed(),
-            lock_wait: Duration::ZERO,
-        });
+        return Ok(MigrationReport::already_current(version, started.elapsed()));
     }
     acquire_lock(client, target, lock_timeout)?;
     let lock_wait = started.elapsed();
@@ -63,12 +56,7 @@ pub fn migrate_postgres(
         elapsed: started.elapsed(),
         lock_wait,
     };
-    tracing::info!(
-        shape = report.shape_before.name(),
-        migrations = report.migrations_applied.len(),
-        elapsed_ms = report.elapsed.as_secs_f64() * 1e3,
-        "registry migrated"
-    );
+    report.log();
     Ok(report)
 }
 
