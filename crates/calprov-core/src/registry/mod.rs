@@ -120,14 +120,6 @@ impl Registry {
         &self.path
     }
 
-    /// `sqlite` or `postgres`.
-    pub fn backend(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite { .. } => "sqlite",
-            Backend::Postgres(_) => "postgres",
-        }
-    }
-
     /// How the few expressions the backends spell differently are written for this one.
     pub(crate) fn dialect(&self) -> Dialect {
         match self.backend {

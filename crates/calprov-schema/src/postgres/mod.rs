@@ -95,11 +95,6 @@ impl PgTarget {
         })
     }
 
-    /// The database name, when the URL gives one.
-    pub fn database(&self) -> Option<&str> {
-        self.config.get_dbname()
-    }
-
     /// The URL without its password: what logs, errors and `calprov where` show.
     pub fn shown(&self) -> &str {
         &self.shown
