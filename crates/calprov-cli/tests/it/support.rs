@@ -333,6 +333,14 @@ pub fn backends(test: &str) -> Vec<Backend> {
 }
 
 impl Backend {
+    /// How calprov shows this registry: the file, or the URL without its password.
+    pub fn shown(&self) -> String {
+        match &self._database {
+            Some(database) => database.url_without_password(),
+            None => self.db.display().to_string(),
+        }
+    }
+
     /// The integer a query (portable SQL) returns, read with the backend's own client.
     pub fn count(&self, sql: &str) -> i64 {
         match &self._database {
