@@ -2,7 +2,7 @@
 //! PostgreSQL database (when the test server is there; CI requires it) and asserts the same
 //! outcomes. What is not yet written for PostgreSQL is asserted to say so.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Value, json};
 
