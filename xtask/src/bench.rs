@@ -93,7 +93,7 @@ const BUDGETS: &[Budget] = &[
     // and 6.3x the same-run floor, where 120 ms allows 9x (100 ms would allow 7.5x).
     // Issue 15: the same call against the same registry copied to PostgreSQL, over the
     // loopback, scaled like the SQLite one. The issue asks for 2 ms; the first version
-    // measures 2.9-3.1 ms where SQLite's takes 1.8-2.0 ms in the same run (seven round trips
+    // measures 2.5-3.1 ms where SQLite's takes 1.7-2.0 ms in the same run (seven round trips
     // and the commit's WAL flush, docs/postgres.md): 3 ms until it is taken back (issue 15
     // stays open).
     Budget {
@@ -137,7 +137,7 @@ const BUDGETS: &[Budget] = &[
         requires: None,
     },
     // Issue 15: `impact` on the 1M registry copied to PostgreSQL, against SQLite's in the
-    // same run. The issue asks for 2x; the first version measures 3.5-3.7x (each frontier id
+    // same run. The issue asks for 2x; the first version measures 3.5-3.6x (each frontier id
     // is an index probe that costs PostgreSQL about three times SQLite's, docs/postgres.md),
     // so the budget is 5x until a server-side walk takes it back (issue 15 stays open).
     Budget {
