@@ -113,6 +113,78 @@ impl PgConnection {
     }
 }
 
+impl PgConnection {
+    /// Another connection to the same registry (already migrated: no migration).
+    pub(crate) fn another(&self) -> Result<PgConnection, Error> {
+        let client = connect_postgres(&self.target, &self.environment, timeouts(self.timeout))?;
+        Ok(PgConnection::new(
+            client,
+            &self.target,
+            &self.environment,
+            self.timeout,
+        ))
+    }
+
+    /// Starts a read-only `REPEATABLE READ` transaction and returns its snapshot's name,
+    /// for other connections to read exactly what this one does (as `pg_dump`'s workers).
+    pub(crate) fn export_snapshot(&self) -> Result<String, Error> {
+        let action = "share a snapshot of the registry";
+        let mut session = self.lock()?;
+        let messages = session
+            .client
+            .simple_query(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_export_snapshot()",
+            )
+            .map_err(|e| Error::Schema(calprov_schema::Error::postgres(&self.target, action, e)))?;
+        messages
+            .iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .ok_or_else(|| Error::BadValue {
+                registry: self.target.shown().to_owned(),
+                action,
+                column: 0,
+                found: "no snapshot".to_owned(),
+            })
+    }
+
+    /// Reads from now on in the snapshot `name` another connection exported.
+    pub(crate) fn import_snapshot(&self, name: &str) -> Result<(), Error> {
+        // A name is what PostgreSQL made (hex digits and dashes); anything else is refused
+        // rather than spliced into SQL.
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(Error::BadValue {
+                registry: self.target.shown().to_owned(),
+                action: "read a shared snapshot",
+                column: 0,
+                found: name.to_owned(),
+            });
+        }
+        self.lock()?
+            .client
+            .batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{name}'"
+            ))
+            .map_err(|e| {
+                Error::Schema(calprov_schema::Error::postgres(
+                    &self.target,
+                    "read a shared snapshot",
+                    e,
+                ))
+            })
+    }
+
+    /// Ends the read-only transaction a snapshot was read in. Best effort: a connection
+    /// that lost its server has no transaction left.
+    pub(crate) fn end_snapshot(&self) {
+        if let Ok(mut session) = self.lock() {
+            let _ = session.client.batch_execute("COMMIT");
+        }
+    }
+}
+
 /// Opens a new connection when the server closed the last one (its prepared statements go
 /// with it).
 fn reconnect_if_closed(

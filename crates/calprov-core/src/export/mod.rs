@@ -16,10 +16,11 @@ use std::io::Write;
 use calprov_prov::{DotWriter, Format, Kind, ProvJsonWriter, ProvNWriter, Record, Value, Writer};
 
 use crate::registry::export_scope::ExportSelection;
+use crate::sql::{Cell, Dialect, RowRef};
 use crate::{Error, Registry, verify};
 use parallel::{Buffers, Cut, Fill, Output, Prefetched, Ranged, prefetch};
 use passes::{
-    ALL, RANGED, Referenced, STAGED, calibrated_entity, path_entity, relation, relation_sql, text,
+    ALL, RANGED, Referenced, STAGED, calibrated_entity, path_entity, relation, relation_sql,
     version_entity,
 };
 
@@ -108,7 +109,10 @@ pub fn export(
         registry,
         writer,
         destination,
-        mark_changes: request.format == ExportFormat::Dot,
+        marks: match request.format {
+            ExportFormat::Dot => Some(registry.open_reader(None)?),
+            _ => None,
+        },
         referenced: selection.as_ref().map(|_| Referenced::default()),
         record: Record::new(Kind::Entity),
         written: 0,
@@ -118,16 +122,20 @@ pub fn export(
     // `--all` runs its passes on every core; a part of the graph (staged in this
     // connection's temporary tables) and DOT (whose marks read tables through this
     // connection) run here.
-    let cut = match (&selection, request.format) {
-        (None, ExportFormat::ProvJson | ExportFormat::ProvN) => Some(Cut::of(registry)?),
+    let snapshot = match (&selection, request.format) {
+        (None, ExportFormat::ProvJson | ExportFormat::ProvN) => Some(registry.share_snapshot()?),
         _ => None,
+    };
+    let cut = match &snapshot {
+        Some(snapshot) => Some(Cut::of(registry, snapshot.name())?),
+        None => None,
     };
     let format = match request.format {
         ExportFormat::ProvJson => Format::ProvJson,
         ExportFormat::ProvN => Format::ProvN,
         ExportFormat::Dot => Format::Dot,
     };
-    let tables = match (&selection, cut) {
+    let tables = match (&selection, &cut) {
         (Some(selection), _) => {
             stage(registry, selection)?;
             STAGED
@@ -138,15 +146,15 @@ pub fn export(
     std::thread::scope(|scope| {
         // The path queries sort the whole history before their first row: for `--all` on
         // every core, other threads run them while the passes before them are written.
-        let prefetched = match cut {
-            Some(_) => Some((
-                prefetch(scope, registry, MS_PATHS)?,
-                prefetch(scope, registry, CALTABLE_PATHS)?,
+        let prefetched = match &cut {
+            Some(cut) => Some((
+                prefetch(scope, registry, cut, MS_PATHS)?,
+                prefetch(scope, registry, cut, CALTABLE_PATHS)?,
             )),
             None => None,
         };
         for (kind, statements) in relation_sql(tables) {
-            if let Some(cut) = cut {
+            if let Some(cut) = &cut {
                 let ranged: Vec<Ranged<'_>> = statements
                     .iter()
                     .map(|s| Ranged {
@@ -174,7 +182,11 @@ pub fn export(
         }
         match &selection {
             Some(selection) => pass.referenced_entities(selection)?,
-            None => pass.all_entities(cut.map(|cut| (cut, format)), prefetched, &write_error)?,
+            None => pass.all_entities(
+                cut.as_ref().map(|cut| (cut, format)),
+                prefetched,
+                &write_error,
+            )?,
         }
         pass.writer.finish().map_err(write_error)?;
         Ok(pass.summary)
@@ -186,8 +198,10 @@ struct Pass<'a> {
     registry: &'a Registry,
     writer: Box<dyn Writer + 'a>,
     destination: &'a str,
-    /// Mark the latest version of each caltable with `verify`'s verdicts (DOT).
-    mark_changes: bool,
+    /// For DOT: where the latest version of each caltable is verified, to mark it with
+    /// `verify`'s verdicts. Its own connection: the pass's rows are streaming meanwhile, and
+    /// a server's connection reads one statement at a time.
+    marks: Option<Registry>,
     /// For a part of the graph: the entities and agents its relations name.
     referenced: Option<Referenced>,
     record: Record,
@@ -224,29 +238,21 @@ impl Pass<'_> {
         &mut self,
         sql: &str,
         mut fill: impl FnMut(
-            &rusqlite::Row<'_>,
+            &RowRef<'_>,
             &mut Record,
             Option<&mut Referenced>,
-        ) -> rusqlite::Result<Option<bool>>,
+        ) -> Result<Option<bool>, Error>,
     ) -> Result<(), Error> {
         let registry = self.registry;
-        let db = registry.path();
-        let mut stmt = registry
-            .connection()?
-            .prepare(sql)
-            .map_err(Error::sql(db, READ))?;
-        let mut rows = stmt.query([]).map_err(Error::sql(db, READ))?;
-        while let Some(row) = rows.next().map_err(Error::sql(db, READ))? {
-            let filled = fill(row, &mut self.record, self.referenced.as_mut())
-                .map_err(Error::sql(db, READ))?;
-            if let Some(latest) = filled {
-                if latest && self.mark_changes {
+        registry.for_each_row(sql, &[], READ, |row| {
+            if let Some(latest) = fill(&row, &mut self.record, self.referenced.as_mut())? {
+                if latest {
                     self.mark_change()?;
                 }
                 self.write()?;
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn write(&mut self) -> Result<(), Error> {
@@ -269,7 +275,7 @@ impl Pass<'_> {
     /// core when `parallel` gives the cut and the format.
     fn all_entities(
         &mut self,
-        parallel: Option<(Cut, Format)>,
+        parallel: Option<(&Cut, Format)>,
         prefetched: Option<(Prefetched, Prefetched)>,
         write_error: &dyn Fn(std::io::Error) -> Error,
     ) -> Result<(), Error> {
@@ -321,7 +327,7 @@ impl Pass<'_> {
             "SELECT DISTINCT casa_version FROM calprov_solves \
              UNION SELECT NULL WHERE EXISTS (SELECT 1 FROM calprov_applications)",
             |row, record, _| {
-                passes::agent(text(row, 0)?.as_deref(), record);
+                passes::agent(row.text(0)?.as_deref(), record);
                 Ok(Some(false))
             },
         )?;
@@ -340,7 +346,7 @@ impl Pass<'_> {
         )?;
         self.rows(
             &format!(
-                "{VERSIONS} FROM temp.calprov_export_versions x JOIN calprov_solves s ON s.id = x.id"
+                "{VERSIONS} FROM calprov_export_versions x JOIN calprov_solves s ON s.id = x.id"
             ),
             |row, record, _| version_entity(row, record).map(Some),
         )?;
@@ -367,7 +373,7 @@ impl Pass<'_> {
     /// Entities known by a path (`sql` selects the paths).
     fn paths(&mut self, sql: &str, kind: &'static str) -> Result<(), Error> {
         self.rows(sql, |row, record, _| {
-            let path = text(row, 0)?.unwrap_or_default();
+            let path = row.text(0)?.unwrap_or_default();
             let id = if kind == "ms" {
                 ids::ms(&path)
             } else {
@@ -404,10 +410,13 @@ impl Pass<'_> {
     /// Adds `calprov:verify` to the current caltable entity when the table on disk is not
     /// the one its latest solve recorded.
     fn mark_change(&mut self) -> Result<(), Error> {
+        let Some(marks) = &self.marks else {
+            return Ok(());
+        };
         let Some(Value::Str(location)) = self.record.attribute("prov:location") else {
             return Ok(());
         };
-        let report = verify(self.registry, &location.clone())?;
+        let report = verify(marks, &location.clone())?;
         if !report.is_unchanged() {
             self.record
                 .push("calprov:verify", Value::Str(report.verdict_names()));
@@ -427,19 +436,27 @@ fn stage(registry: &Registry, selection: &ExportSelection) -> Result<(), Error> 
     )
 }
 
-/// `temp.<table>` holds exactly `ids`.
+/// The temporary table `table` holds exactly `ids`.
 fn stage_ids(registry: &Registry, table: &str, ids: &BTreeSet<i64>) -> Result<(), Error> {
-    let conn = registry.connection()?;
-    let failed = |e| Error::sql(registry.path(), "stage the export's selection")(e);
-    conn.execute_batch(&format!(
-        "CREATE TEMP TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY); DELETE FROM temp.{table};"
-    ))
-    .map_err(failed)?;
-    let mut insert = conn
-        .prepare(&format!("INSERT INTO temp.{table} (id) VALUES (?1)"))
-        .map_err(failed)?;
-    for id in ids {
-        insert.execute([id]).map_err(failed)?;
-    }
-    Ok(())
+    let action = "stage the export's selection";
+    // One statement for every id: a server would take a round trip for each.
+    let (id_type, each_id) = match registry.dialect() {
+        Dialect::Sqlite => ("INTEGER", "SELECT value FROM json_each(?1)"),
+        Dialect::Postgres => (
+            "BIGINT",
+            "SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST(CAST(?1 AS TEXT) AS jsonb))",
+        ),
+    };
+    registry.execute_here(
+        &format!("CREATE TEMP TABLE IF NOT EXISTS {table} (id {id_type} PRIMARY KEY)"),
+        &[],
+        action,
+    )?;
+    registry.execute_here(&format!("DELETE FROM {table}"), &[], action)?;
+    let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
+    registry.execute_here(
+        &format!("INSERT INTO {table} (id) {each_id}"),
+        &[Cell::from(json)],
+        action,
+    )
 }

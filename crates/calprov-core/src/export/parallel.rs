@@ -3,7 +3,8 @@
 //! render their records into a buffer; this thread writes the buffers in order. At most
 //! `WINDOW` chunks are ahead of the writer, so memory stays bounded. The ranges stop at the
 //! ids that existed when the export started (`Cut`): history is append-only, so every
-//! worker sees the same rows below the cut whatever is recorded meanwhile.
+//! worker sees the same rows below the cut whatever is recorded meanwhile (on a server,
+//! where ids are not committed in order, every worker reads the export's one snapshot).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,9 +12,9 @@ use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, PoisonError};
 
 use calprov_prov::{Format, Kind, Record, Writer};
-use rusqlite::Connection;
 
 use super::passes::{Owner, Shape, calibrated_entity, relation, version_entity};
+use crate::sql::{Cell, Dialect, RowRef};
 use crate::{Error, Registry};
 
 /// Solves (or applications) per chunk: a few MB of output.
@@ -44,29 +45,41 @@ impl Buffers {
     }
 }
 
-/// The highest solve and application ids when the export started.
-#[derive(Debug, Clone, Copy)]
+/// The highest solve and application ids when the export started, and the snapshot every
+/// reader reads on a server.
+#[derive(Debug, Clone)]
 pub(super) struct Cut {
     pub(super) solves: i64,
     pub(super) applications: i64,
+    snapshot: Option<String>,
 }
 
 impl Cut {
-    pub(super) fn of(registry: &Registry) -> Result<Cut, Error> {
+    /// Read in the registry's shared snapshot (`snapshot` its name, on a server).
+    pub(super) fn of(registry: &Registry, snapshot: Option<&str>) -> Result<Cut, Error> {
         let max = |table: &str| -> Result<i64, Error> {
-            registry
-                .connection()?
-                .query_row(
-                    &format!("SELECT coalesce(max(id), 0) FROM {table}"),
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(Error::sql(registry.path(), "read the provenance history"))
+            let mut found = 0;
+            registry.for_each_row(
+                &format!("SELECT coalesce(max(id), 0) FROM {table}"),
+                &[],
+                "read the provenance history",
+                |row| {
+                    found = row.id(0)?;
+                    Ok(())
+                },
+            )?;
+            Ok(found)
         };
         Ok(Cut {
             solves: max("calprov_solves")?,
             applications: max("calprov_applications")?,
+            snapshot: snapshot.map(str::to_owned),
         })
+    }
+
+    /// A reader of what this cut covers, for another thread.
+    fn reader(&self, registry: &Registry) -> Result<Registry, Error> {
+        registry.open_reader(self.snapshot.as_deref())
     }
 }
 
@@ -103,7 +116,7 @@ pub(super) fn run(
     registry: &Registry,
     kind: Kind,
     statements: &[Ranged<'_>],
-    cut: Cut,
+    cut: &Cut,
     output: Output<'_>,
 ) -> Result<u64, Error> {
     let Output {
@@ -132,16 +145,15 @@ pub(super) fn run(
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
     // Opened here: a connection moves to its thread, the registry itself stays on this one.
     let readers = (0..workers)
-        .map(|_| registry.open_reader())
-        .collect::<Result<Vec<Connection>, Error>>()?;
-    let db = registry.path();
+        .map(|_| cut.reader(registry))
+        .collect::<Result<Vec<Registry>, Error>>()?;
     let next = AtomicUsize::new(0);
     let written = (Mutex::new(0usize), Condvar::new());
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let (results, finished) = mpsc::channel::<Chunk>();
         let mut started = 0;
-        for conn in readers {
+        for reader in readers {
             let results = results.clone();
             let (jobs, next, written, stop) = (&jobs, &next, &written, &stop);
             let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
@@ -160,15 +172,8 @@ pub(super) fn run(
                         return;
                     }
                     let (index, lo, hi) = jobs[job];
-                    let rendered = chunk(
-                        db,
-                        &conn,
-                        format,
-                        &statements[index],
-                        lo,
-                        hi,
-                        buffers.take(),
-                    );
+                    let rendered =
+                        chunk(&reader, format, &statements[index], lo, hi, buffers.take());
                     if results.send((job, rendered)).is_err() {
                         return;
                     }
@@ -239,39 +244,39 @@ fn write_in_order(
 
 /// Renders the records of one statement over ids `lo..=hi`.
 fn chunk(
-    db: &std::path::Path,
-    conn: &Connection,
+    reader: &Registry,
     format: Format,
     statement: &Ranged<'_>,
     lo: i64,
     hi: i64,
     mut bytes: Vec<u8>,
 ) -> Result<(Vec<u8>, u64), Error> {
-    let failed = |e| Error::sql(db, "read the provenance history")(e);
-    let mut stmt = conn.prepare_cached(statement.sql).map_err(failed)?;
-    let mut rows = stmt.query([lo, hi]).map_err(failed)?;
     let mut record = Record::new(Kind::Entity);
     let mut count = 0;
-    while let Some(row) = rows.next().map_err(failed)? {
-        let made = match statement.fill {
-            Fill::Relation(kind, shape) => {
-                relation(kind, shape, row, &mut record, None).map_err(failed)?
+    reader.for_each_row(
+        statement.sql,
+        &[Cell::Integer(lo), Cell::Integer(hi)],
+        "read the provenance history",
+        |row: RowRef<'_>| {
+            let made = match statement.fill {
+                Fill::Relation(kind, shape) => relation(kind, shape, &row, &mut record, None)?,
+                Fill::Version => {
+                    version_entity(&row, &mut record)?;
+                    true
+                }
+                Fill::Calibrated => {
+                    calibrated_entity(&row, &mut record)?;
+                    true
+                }
+            };
+            if made {
+                // Rendering into memory cannot fail.
+                let _ = format.render(&record, &mut bytes);
+                count += 1;
             }
-            Fill::Version => {
-                version_entity(row, &mut record).map_err(failed)?;
-                true
-            }
-            Fill::Calibrated => {
-                calibrated_entity(row, &mut record).map_err(failed)?;
-                true
-            }
-        };
-        if made {
-            // Rendering into memory cannot fail.
-            let _ = format.render(&record, &mut bytes);
-            count += 1;
-        }
-    }
+            Ok(())
+        },
+    )?;
     Ok((bytes, count))
 }
 
@@ -287,29 +292,33 @@ const PREFETCH: usize = 1024;
 pub(super) fn prefetch<'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     registry: &Registry,
+    cut: &Cut,
     sql: &'static str,
 ) -> Result<Prefetched, Error> {
-    let conn = registry.open_reader()?;
-    let db = registry.path().to_path_buf();
-    // The bundled SQLite keeps temporary tables in memory; a UNION over the whole history
-    // would hold every path there. On disk, its cache bounds the memory.
-    conn.execute_batch("PRAGMA temp_store = FILE; PRAGMA temp.cache_size = -2048;")
-        .map_err(Error::sql(&db, "read the provenance history"))?;
+    let reader = cut.reader(registry)?;
+    let action = "read the provenance history";
+    if reader.dialect() == Dialect::Sqlite {
+        // The bundled SQLite keeps temporary tables in memory; a UNION over the whole
+        // history would hold every path there. On disk, its cache bounds the memory.
+        reader.execute_here("PRAGMA temp_store = FILE", &[], action)?;
+        reader.execute_here("PRAGMA temp.cache_size = -2048", &[], action)?;
+    }
     let (send, receive) = mpsc::sync_channel(PREFETCH);
     let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
-        let failed = |e| Error::sql(&db, "read the provenance history")(e);
-        let result = (|| -> Result<(), Error> {
-            let mut stmt = conn.prepare(sql).map_err(failed)?;
-            let mut rows = stmt.query([]).map_err(failed)?;
-            while let Some(row) = rows.next().map_err(failed)? {
-                let path: String = row.get(0).map_err(failed)?;
-                if send.send(Ok(path)).is_err() {
-                    return Ok(());
-                }
+        let mut stopped = false;
+        let result = reader.for_each_row(sql, &[], action, |row| {
+            let path = row.text(0)?.unwrap_or_default().into_owned();
+            if send.send(Ok(path)).is_err() {
+                // The export stopped reading: end the query (the error goes nowhere).
+                stopped = true;
+                return Err(Error::Write {
+                    destination: "the export".to_owned(),
+                    source: std::io::Error::other("stopped reading paths"),
+                });
             }
             Ok(())
-        })();
-        if let Err(e) = result {
+        });
+        if let (Err(e), false) = (result, stopped) {
             let _ = send.send(Err(e));
         }
     });

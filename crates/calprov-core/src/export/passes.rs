@@ -8,14 +8,14 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use calprov_prov::{Kind, Record, Value, param_name};
-use rusqlite::Row;
-use rusqlite::types::ValueRef;
 use serde::Deserialize;
 use serde_json::Value as Json;
 use serde_json::value::RawValue;
 
 use super::ids;
+use crate::Error;
 use crate::json::parse_python_json;
+use crate::sql::RowRef;
 
 /// Where a pass reads solves, inputs, applications and applied tables from: every row, or
 /// those of the staged selection.
@@ -47,10 +47,10 @@ pub(super) const ALL: Tables = Tables {
 
 /// The rows of the staged selection.
 pub(super) const STAGED: Tables = Tables {
-    solves: "temp.calprov_export_solves x JOIN calprov_solves s ON s.id = x.id",
-    inputs: "temp.calprov_export_solves x JOIN calprov_solve_inputs i ON i.solve_id = x.id",
-    applications: "temp.calprov_export_applications x JOIN calprov_applications a ON a.id = x.id",
-    applied: "temp.calprov_export_applications x JOIN calprov_application_tables t ON t.application_id = x.id",
+    solves: "calprov_export_solves x JOIN calprov_solves s ON s.id = x.id",
+    inputs: "calprov_export_solves x JOIN calprov_solve_inputs i ON i.solve_id = x.id",
+    applications: "calprov_export_applications x JOIN calprov_applications a ON a.id = x.id",
+    applied: "calprov_export_applications x JOIN calprov_application_tables t ON t.application_id = x.id",
     ranged: false,
 };
 
@@ -103,7 +103,7 @@ pub(super) fn relation_sql(tables: Tables) -> Vec<(Kind, Vec<Statement>)> {
          FROM {inputs} WHERE i.path IS NOT NULL{by_input}"
     );
     let application_ms =
-        format!("SELECT a.id, a.ms_path FROM {applications} WHERE 1{by_application}");
+        format!("SELECT a.id, a.ms_path FROM {applications} WHERE true{by_application}");
     vec![
         (
             Kind::Used,
@@ -130,13 +130,13 @@ pub(super) fn relation_sql(tables: Tables) -> Vec<(Kind, Vec<Statement>)> {
                 statement(
                     Shape::SolveTime,
                     Owner::Solve,
-                    format!("SELECT s.id, s.solved_at FROM {solves} WHERE 1{by_solve}"),
+                    format!("SELECT s.id, s.solved_at FROM {solves} WHERE true{by_solve}"),
                 ),
                 statement(
                     Shape::ApplicationTime,
                     Owner::Application,
                     format!(
-                        "SELECT a.id, a.applied_at FROM {applications} WHERE 1{by_application}"
+                        "SELECT a.id, a.applied_at FROM {applications} WHERE true{by_application}"
                     ),
                 ),
             ],
@@ -150,7 +150,7 @@ pub(super) fn relation_sql(tables: Tables) -> Vec<(Kind, Vec<Statement>)> {
                     Owner::Solve,
                     format!(
                         "SELECT s.id, (SELECT max(p.id) FROM calprov_solves p \
-                         WHERE p.caltable_path = s.caltable_path AND p.id < s.id) FROM {solves} WHERE 1{by_solve}"
+                         WHERE p.caltable_path = s.caltable_path AND p.id < s.id) FROM {solves} WHERE true{by_solve}"
                     ),
                 ),
                 statement(Shape::ApplicationMs, Owner::Application, application_ms),
@@ -162,12 +162,12 @@ pub(super) fn relation_sql(tables: Tables) -> Vec<(Kind, Vec<Statement>)> {
                 statement(
                     Shape::SolveCasa,
                     Owner::Solve,
-                    format!("SELECT s.id, s.casa_version FROM {solves} WHERE 1{by_solve}"),
+                    format!("SELECT s.id, s.casa_version FROM {solves} WHERE true{by_solve}"),
                 ),
                 statement(
                     Shape::ApplicationId,
                     Owner::Application,
-                    format!("SELECT a.id FROM {applications} WHERE 1{by_application}"),
+                    format!("SELECT a.id FROM {applications} WHERE true{by_application}"),
                 ),
             ],
         ),
@@ -179,7 +179,7 @@ pub(super) fn relation_sql(tables: Tables) -> Vec<(Kind, Vec<Statement>)> {
                     Owner::Solve,
                     format!(
                         "SELECT s.id, s.solved_at, s.task, s.command, s.origin, s.outcome, s.host, s.cwd, \
-                         s.params FROM {solves} WHERE 1{by_solve}"
+                         s.params FROM {solves} WHERE true{by_solve}"
                     ),
                 ),
                 statement(
@@ -187,7 +187,7 @@ pub(super) fn relation_sql(tables: Tables) -> Vec<(Kind, Vec<Statement>)> {
                     Owner::Application,
                     format!(
                         "SELECT a.id, a.applied_at, a.command, a.host, a.cwd, a.params FROM {applications} \
-                         WHERE 1{by_application}"
+                         WHERE true{by_application}"
                     ),
                 ),
             ],
@@ -215,18 +215,18 @@ pub(super) enum Shape {
 pub(super) fn relation(
     kind: Kind,
     shape: Shape,
-    row: &Row<'_>,
+    row: &RowRef<'_>,
     record: &mut Record,
     referenced: Option<&mut Referenced>,
-) -> rusqlite::Result<bool> {
+) -> Result<bool, Error> {
     record.reset(kind);
-    let id: i64 = row.get(0)?;
+    let id = row.id(0)?;
     match (kind, shape) {
         (Kind::Used | Kind::WasDerivedFrom, Shape::SolveInput) => {
-            let role = text(row, 1)?.unwrap_or_default();
-            let index: i64 = row.get(2)?;
-            let path = text(row, 3)?.unwrap_or_default();
-            let pinned: Option<i64> = row.get(4)?;
+            let role = row.text(1)?.unwrap_or_default();
+            let index = row.id(2)?;
+            let path = row.text(3)?.unwrap_or_default();
+            let pinned = row.integer(4)?;
             let entity = used_entity(record, &role, &path, pinned, referenced);
             let activity = id_string(record, ids::SOLVE, id);
             ids::push(&mut record.id, ids::SOLVE, id);
@@ -247,7 +247,7 @@ pub(super) fn relation(
             }
         }
         (Kind::Used, Shape::ApplicationMs) => {
-            let path = text(row, 1)?.unwrap_or_default();
+            let path = row.text(1)?.unwrap_or_default();
             ids::push(&mut record.id, ids::APPLICATION, id);
             record.id.push_str(".vis-0");
             record.formal[0] = Some(id_string(record, ids::APPLICATION, id));
@@ -255,9 +255,9 @@ pub(super) fn relation(
             record.push_str("prov:role", "vis");
         }
         (Kind::Used, Shape::AppliedTable) => {
-            let index: i64 = row.get(1)?;
-            let path = text(row, 2)?.unwrap_or_default();
-            let pinned: Option<i64> = row.get(3)?;
+            let index = row.id(1)?;
+            let path = row.text(2)?.unwrap_or_default();
+            let pinned = row.integer(3)?;
             ids::push(&mut record.id, ids::APPLICATION, id);
             record.id.push_str(".gaintable-");
             ids::push_int(&mut record.id, index);
@@ -266,7 +266,7 @@ pub(super) fn relation(
             usage_attributes(row, "gaintable", index, [4, 5, 6], record)?;
         }
         (Kind::WasGeneratedBy, Shape::SolveTime | Shape::ApplicationTime) => {
-            let at: Option<f64> = row.get(1)?;
+            let at = row.real(1)?;
             let (activity, entity) = if shape == Shape::SolveTime {
                 if let Some(r) = referenced {
                     r.versions.insert(id);
@@ -282,7 +282,7 @@ pub(super) fn relation(
             record.formal[2] = at.and_then(ids::time);
         }
         (Kind::WasDerivedFrom, Shape::Revision) => {
-            let Some(previous) = row.get::<_, Option<i64>>(1)? else {
+            let Some(previous) = row.integer(1)? else {
                 return Ok(false);
             };
             if let Some(r) = referenced {
@@ -296,7 +296,7 @@ pub(super) fn relation(
             record.push("prov:type", Value::QName("prov:Revision".into()));
         }
         (Kind::WasDerivedFrom, Shape::ApplicationMs) => {
-            let path = text(row, 1)?.unwrap_or_default();
+            let path = row.text(1)?.unwrap_or_default();
             ids::push(&mut record.id, ids::APPLICATION, id);
             record.id.push_str(".revision");
             record.formal[0] = Some(id_string(record, ids::CALIBRATED, id));
@@ -306,7 +306,7 @@ pub(super) fn relation(
         }
         (Kind::WasAssociatedWith, Shape::SolveCasa | Shape::ApplicationId) => {
             let (activity, version) = if shape == Shape::SolveCasa {
-                (ids::SOLVE, text(row, 1)?.map(Cow::into_owned))
+                (ids::SOLVE, row.text(1)?.map(Cow::into_owned))
             } else {
                 (ids::APPLICATION, None)
             };
@@ -320,8 +320,8 @@ pub(super) fn relation(
         }
         (Kind::Activity, Shape::Solve) => {
             ids::push(&mut record.id, ids::SOLVE, id);
-            record.formal[1] = row.get::<_, Option<f64>>(1)?.and_then(ids::time);
-            let task = text(row, 2)?;
+            record.formal[1] = row.real(1)?.and_then(ids::time);
+            let task = row.text(2)?;
             record.push_str("prov:label", task.as_deref().unwrap_or("solve"));
             record.push_str("prov:type", "Calibration");
             for (index, name) in [
@@ -333,13 +333,13 @@ pub(super) fn relation(
             ] {
                 push_text(row, index, name, record)?;
             }
-            if let Some(params) = text(row, 8)? {
+            if let Some(params) = row.text(8)? {
                 parameters(&params, record);
             }
         }
         (Kind::Activity, Shape::Application) => {
             ids::push(&mut record.id, ids::APPLICATION, id);
-            record.formal[1] = row.get::<_, Option<f64>>(1)?.and_then(ids::time);
+            record.formal[1] = row.real(1)?.and_then(ids::time);
             record.push_str("prov:label", "applycal");
             record.push_str("prov:type", "Calibration");
             for (index, name) in [
@@ -349,7 +349,7 @@ pub(super) fn relation(
             ] {
                 push_text(row, index, name, record)?;
             }
-            if let Some(params) = text(row, 5)? {
+            if let Some(params) = row.text(5)? {
                 parameters(&params, record);
             }
         }
@@ -401,12 +401,12 @@ fn used_entity(
 /// `prov:role` and, for a gaintable, its index and companions (empty ones left out, as the
 /// views' `nullif`).
 fn usage_attributes(
-    row: &Row<'_>,
+    row: &RowRef<'_>,
     role: &str,
     index: i64,
     companions: [usize; 3],
     record: &mut Record,
-) -> rusqlite::Result<()> {
+) -> Result<(), Error> {
     record.push_str("prov:role", role);
     if role == "gaintable" {
         record.push("calprov:index", Value::Int(index));
@@ -416,7 +416,7 @@ fn usage_attributes(
             .into_iter()
             .zip(["calprov:interp", "calprov:gainfield", "calprov:spwmap"])
     {
-        if let Some(value) = text(row, column)?.filter(|v| !v.is_empty()) {
+        if let Some(value) = row.text(column)?.filter(|v| !v.is_empty()) {
             record.push_str(name, &value);
         }
     }
@@ -425,22 +425,22 @@ fn usage_attributes(
 
 /// One entity: a caltable version from `SELECT s.id, s.caltable_path, s.metrics, <latest>`.
 /// Returns whether it is its caltable's latest version.
-pub(super) fn version_entity(row: &Row<'_>, record: &mut Record) -> rusqlite::Result<bool> {
+pub(super) fn version_entity(row: &RowRef<'_>, record: &mut Record) -> Result<bool, Error> {
     record.reset(Kind::Entity);
-    let id: i64 = row.get(0)?;
-    let path = text(row, 1)?.unwrap_or_default();
+    let id = row.id(0)?;
+    let path = row.text(1)?.unwrap_or_default();
     record.id = ids::version(id);
     dataset(&path, "caltable", record);
-    if let Some(metrics) = text(row, 2)? {
+    if let Some(metrics) = row.text(2)? {
         key_metrics(&metrics, record);
     }
-    Ok(matches!(row.get_ref(3)?, ValueRef::Integer(1)))
+    row.flag(3)
 }
 
 /// One entity: an MS after applycal, from `SELECT a.id, a.ms_path`.
-pub(super) fn calibrated_entity(row: &Row<'_>, record: &mut Record) -> rusqlite::Result<()> {
-    let path = text(row, 1)?.unwrap_or_default();
-    path_entity(ids::calibrated(row.get(0)?), &path, "calibrated", record);
+pub(super) fn calibrated_entity(row: &RowRef<'_>, record: &mut Record) -> Result<(), Error> {
+    let path = row.text(1)?.unwrap_or_default();
+    path_entity(ids::calibrated(row.id(0)?), &path, "calibrated", record);
     Ok(())
 }
 
@@ -545,24 +545,13 @@ fn parameters(text: &str, record: &mut Record) {
 }
 
 fn push_text(
-    row: &Row<'_>,
+    row: &RowRef<'_>,
     index: usize,
     name: &'static str,
     record: &mut Record,
-) -> rusqlite::Result<()> {
-    if let Some(value) = text(row, index)? {
+) -> Result<(), Error> {
+    if let Some(value) = row.text(index)? {
         record.push_str(name, &value);
     }
     Ok(())
-}
-
-/// A text column, borrowed when it is UTF-8 (always, for what calprov writes).
-pub(super) fn text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<Option<Cow<'r, str>>> {
-    Ok(match row.get_ref(index)? {
-        ValueRef::Text(bytes) => Some(match std::str::from_utf8(bytes) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(bytes),
-        }),
-        _ => None,
-    })
 }

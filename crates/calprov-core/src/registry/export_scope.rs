@@ -9,6 +9,7 @@ use super::rows::lookup_candidates;
 use crate::Error;
 use crate::lineage::graph::SolveId;
 use crate::lineage::reach::{downstream, solves_in};
+use crate::sql::{Cell, get};
 
 /// The solves and applications to export, and the caltables asked for that have no solve
 /// (exported as entities known by path).
@@ -63,26 +64,27 @@ impl Registry {
 
     /// Whether any caltable (retired or not) is registered in `set`.
     pub(crate) fn set_exists(&self, set: &str) -> Result<bool, Error> {
-        self.connection()?
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM caltables WHERE set_name = ?1)",
-                [set],
-                |r| r.get(0),
-            )
-            .map_err(Error::sql(self.path(), "read sets"))
+        let rows = self.read_rows(
+            "SELECT 1 FROM caltables WHERE set_name = ?1 LIMIT 1",
+            &[Cell::from(set)],
+            "read sets",
+        )?;
+        Ok(!rows.is_empty())
     }
 
     /// Every recorded solve of `caltable`, oldest first.
     fn solve_ids(&self, caltable: &str) -> Result<Vec<SolveId>, Error> {
-        let mut stmt = self
-            .connection()?
-            .prepare_cached("SELECT id FROM calprov_solves WHERE caltable_path = ?1 ORDER BY id")
-            .map_err(Error::sql(self.path(), "read solves"))?;
+        let action = "read solves";
         for candidate in lookup_candidates(caltable) {
-            let ids: Vec<SolveId> = stmt
-                .query_map([&candidate], |r| r.get(0))
-                .and_then(|rows| rows.collect())
-                .map_err(Error::sql(self.path(), "read solves"))?;
+            let ids = self
+                .read_rows(
+                    "SELECT id FROM calprov_solves WHERE caltable_path = ?1 ORDER BY id",
+                    &[Cell::from(candidate.as_ref())],
+                    action,
+                )?
+                .iter()
+                .map(|row| get(row, 0, self.path(), action))
+                .collect::<Result<Vec<SolveId>, Error>>()?;
             if !ids.is_empty() {
                 return Ok(ids);
             }

@@ -11,6 +11,7 @@ mod plans;
 mod queries;
 mod report;
 mod rows;
+mod streams;
 mod walks;
 mod writes;
 
@@ -236,20 +237,6 @@ impl Registry {
                 registry: self.path.display().to_string(),
             }),
         }
-    }
-
-    /// Another connection to this registry, read-only, through the one opener (no migration:
-    /// this one did it): for reading in parallel, as the export's workers do.
-    pub(crate) fn open_reader(&self) -> Result<Connection, Error> {
-        if let Backend::Postgres(_) = self.backend {
-            return Err(self.sqlite_only());
-        }
-        let options = OpenOptions {
-            busy_timeout: self.busy_timeout,
-            read_only: true,
-            create: false,
-        };
-        Ok(open_registry(&self.path, &options)?)
     }
 
     /// The SQLite connection, for read-only operations not yet written for both backends.

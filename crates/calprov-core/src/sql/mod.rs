@@ -7,6 +7,7 @@
 
 pub(crate) mod cell;
 mod dialect;
+mod row_ref;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -17,6 +18,7 @@ use crate::postgres::{Statements, prepared};
 
 pub(crate) use cell::{Cell, FromCell};
 pub(crate) use dialect::Dialect;
+pub(crate) use row_ref::RowRef;
 
 use crate::Error;
 

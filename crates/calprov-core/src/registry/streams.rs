@@ -1,0 +1,155 @@
+//! Reading more than fits in memory, on either backend: rows streamed one at a time, other
+//! connections for reading in parallel, and one snapshot they all read.
+
+use calprov_schema::OpenOptions;
+use calprov_schema::disk_space::use_wal_index;
+use calprov_schema::open_registry;
+
+use super::{Backend, Registry};
+use crate::Error;
+use crate::sql::{Cell, RowRef};
+
+/// What the readers of one export see: on a server, the snapshot of a read-only transaction
+/// on the registry's own connection, shared with every reader (history is appended
+/// concurrently, and ids are not committed in order there); a file needs none, its ids
+/// being committed in order by its one writer. Ends the transaction when dropped.
+pub(crate) struct SharedSnapshot<'r> {
+    registry: &'r Registry,
+    name: Option<String>,
+}
+
+impl SharedSnapshot<'_> {
+    /// The snapshot's name, for [`Registry::open_reader`].
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+impl Drop for SharedSnapshot<'_> {
+    fn drop(&mut self) {
+        if let (Backend::Postgres(connection), Some(_)) = (&self.registry.backend, &self.name) {
+            connection.end_snapshot();
+        }
+    }
+}
+
+impl Registry {
+    /// Calls `visit` with each row of a query (written for both backends, `?N`
+    /// placeholders) as it arrives: memory stays one row whatever the query returns.
+    pub(crate) fn for_each_row(
+        &self,
+        sql: &str,
+        params: &[Cell],
+        action: &'static str,
+        mut visit: impl FnMut(RowRef<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        match &self.backend {
+            Backend::Sqlite { conn, .. } => {
+                let db = self.path.as_path();
+                let failed = |e| Error::sql(db, action)(e);
+                let mut stmt = conn.prepare_cached(sql).map_err(failed)?;
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(params))
+                    .map_err(failed)?;
+                while let Some(row) = rows.next().map_err(failed)? {
+                    visit(RowRef::Sqlite { row, db, action })?;
+                }
+                Ok(())
+            }
+            Backend::Postgres(connection) => {
+                use postgres::fallible_iterator::FallibleIterator;
+                let target = &connection.target;
+                let failed = |e| Error::Schema(calprov_schema::Error::postgres(target, action, e));
+                let mut session = connection.lock()?;
+                let crate::postgres::Session { client, statements } = &mut *session;
+                let statement =
+                    crate::postgres::prepared(client, statements, sql).map_err(failed)?;
+                let mut rows = client
+                    .query_raw(&statement, crate::sql::pg_params(params))
+                    .map_err(failed)?;
+                while let Some(row) = rows.next().map_err(failed)? {
+                    visit(RowRef::Postgres {
+                        row: &row,
+                        target,
+                        action,
+                    })?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs one statement outside any transaction of this handle's (the temporary tables a
+    /// read stages its selection in: private to this connection, never in the registry).
+    pub(crate) fn execute_here(
+        &self,
+        sql: &str,
+        params: &[Cell],
+        action: &'static str,
+    ) -> Result<(), Error> {
+        match &self.backend {
+            Backend::Sqlite { conn, .. } => conn
+                .prepare_cached(sql)
+                .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(params)))
+                .map(drop)
+                .map_err(Error::sql(&self.path, action)),
+            Backend::Postgres(connection) => {
+                let target = &connection.target;
+                let failed = |e| Error::Schema(calprov_schema::Error::postgres(target, action, e));
+                let mut session = connection.lock()?;
+                let crate::postgres::Session { client, statements } = &mut *session;
+                let statement =
+                    crate::postgres::prepared(client, statements, sql).map_err(failed)?;
+                client
+                    .execute(&statement, &crate::sql::pg_params(params))
+                    .map(drop)
+                    .map_err(failed)
+            }
+        }
+    }
+
+    /// Starts what every reader of one export reads (see [`SharedSnapshot`]).
+    pub(crate) fn share_snapshot(&self) -> Result<SharedSnapshot<'_>, Error> {
+        let name = match &self.backend {
+            Backend::Sqlite { .. } => None,
+            Backend::Postgres(connection) => Some(connection.export_snapshot()?),
+        };
+        Ok(SharedSnapshot {
+            registry: self,
+            name,
+        })
+    }
+
+    /// Another handle on this registry, for reading on another thread: through the one
+    /// opener, read-only for a file, no migration (this one did it); on a server, reading in
+    /// `snapshot` when one is given.
+    pub(crate) fn open_reader(&self, snapshot: Option<&str>) -> Result<Registry, Error> {
+        let backend = match &self.backend {
+            Backend::Sqlite { .. } => {
+                let options = OpenOptions {
+                    busy_timeout: self.busy_timeout,
+                    read_only: true,
+                    create: false,
+                };
+                let wal_index = use_wal_index(&self.path);
+                Backend::Sqlite {
+                    conn: open_registry(&self.path, &options)?,
+                    _wal_index: wal_index,
+                }
+            }
+            Backend::Postgres(connection) => {
+                let reader = connection.another()?;
+                if let Some(name) = snapshot {
+                    reader.import_snapshot(name)?;
+                }
+                Backend::Postgres(Box::new(reader))
+            }
+        };
+        Ok(Registry {
+            backend,
+            path: self.path.clone(),
+            migration: self.migration.clone(),
+            busy_timeout: self.busy_timeout,
+        })
+    }
+}
