@@ -67,8 +67,8 @@ fn migrations_create_the_listed_tables_with_their_types() {
     };
     let (mut client, target) = connect(&url, TIMEOUTS).unwrap();
     let report = migrate_postgres(&mut client, &target, Duration::from_secs(5)).unwrap();
-    assert_eq!(report.schema_version, 4);
-    assert_eq!(report.migrations_applied.len(), 4);
+    assert_eq!(report.schema_version, 5);
+    assert_eq!(report.migrations_applied.len(), 5);
     let again = migrate_postgres(&mut client, &target, Duration::from_secs(5)).unwrap();
     assert!(again.is_noop());
     for table in &REGISTRY_TABLES {
@@ -182,4 +182,88 @@ fn failures_are_classified_from_the_servers_answers() {
     let lost = victim.batch_execute("SELECT 1").unwrap_err();
     let lost = Error::postgres(&target, "select", lost);
     assert_eq!(kind(&lost), PgFailure::ConnectionLost, "{lost}");
+}
+
+/// The PROV views' spelling rules on PostgreSQL give what SQLite's give, value for value:
+/// times (rounded through SQLite's Julian-day milliseconds), names and their hex form,
+/// labels. The SQLite side is the expression the SQLite views use.
+#[test]
+fn the_prov_views_spell_times_names_and_labels_as_sqlite_does() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let Some((url, _)) = fresh_database("prov_spelling") else {
+        return;
+    };
+    let (mut pg, target) = connect(&url, TIMEOUTS).unwrap();
+    migrate_postgres(&mut pg, &target, Duration::from_secs(5)).unwrap();
+    let pg_spelling = pg
+        .prepare(
+            "SELECT calprov_prov_time($1), \
+             calprov_prov_name('calprov:ms', 'calprov:ms-x', $2, TRUE), \
+             calprov_prov_name('calprov:casa-', 'calprov:casa-x', $2, FALSE), \
+             calprov_prov_label($2)",
+        )
+        .unwrap();
+    let sqlite = rusqlite::Connection::open_in_memory().unwrap();
+    let sqlite_spelling = sqlite
+        .prepare(
+            "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?1, 'unixepoch'), \
+             CASE WHEN ?2 GLOB '/*' AND ?2 NOT GLOB '*[^A-Za-z0-9/._+-]*' AND ?2 NOT GLOB '*.' \
+                  THEN 'calprov:ms' || ?2 ELSE 'calprov:ms-x' || hex(?2) END, \
+             CASE WHEN ?2 NOT GLOB '*[^A-Za-z0-9._+-]*' AND ?2 NOT GLOB '*.' \
+                  THEN 'calprov:casa-' || ?2 ELSE 'calprov:casa-x' || hex(?2) END, \
+             replace(?2, rtrim(?2, replace(?2, '/', '')), '')",
+        )
+        .unwrap();
+    // The runner's closure is `Fn`: the connections are borrowed inside.
+    let (pg, sqlite_spelling) = (
+        std::cell::RefCell::new(pg),
+        std::cell::RefCell::new(sqlite_spelling),
+    );
+    let spell = |t: f64, name: &str| {
+        let row = pg
+            .borrow_mut()
+            .query_one(&pg_spelling, &[&t, &name])
+            .unwrap();
+        let on_pg: [Option<String>; 4] = [row.get(0), row.get(1), row.get(2), row.get(3)];
+        let on_sqlite: [Option<String>; 4] = sqlite_spelling
+            .borrow_mut()
+            .query_row(rusqlite::params![t, name], |r| {
+                Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+            })
+            .unwrap();
+        (on_pg, on_sqlite)
+    };
+    // Rounding edges and SQLite's range ends.
+    for t in [
+        0.0,
+        0.0005,
+        0.0015,
+        -0.0005,
+        1_733_399_041.752_5,
+        1_733_399_041.999_5,
+        -210_866_760_000.0,
+        253_402_300_799.999,
+        1.0e13,
+        -1.0e13,
+    ] {
+        let (on_pg, on_sqlite) = spell(t, "/data/obs.ms");
+        assert_eq!(on_pg, on_sqlite, "{t}");
+    }
+    let mut runner = TestRunner::new(Config {
+        cases: 300,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(
+            &(-1.0e11..3.0e11f64, "(/?[a-zA-Z0-9 ._+()é-]{0,6}){0,4}\\.?"),
+            |(t, name)| {
+                let (on_pg, on_sqlite) = spell(t, &name);
+                prop_assert_eq!(on_pg, on_sqlite, "{} {:?}", t, name);
+                Ok(())
+            },
+        )
+        .unwrap();
 }

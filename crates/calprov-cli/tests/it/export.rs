@@ -3,8 +3,8 @@
 //! trip, PROV-N parsed back) and Graphviz's `dot`; a referential-integrity check of our own;
 //! the registry's PROV views against the export; the same documents from both backends.
 //!
-//! `CALPROV_PROV_PYTHON` names a Python with `prov` and `jsonschema` (`.ci/run` creates
-//! one); `dot` is looked up on PATH. Without them those checks report that they did not
+//! `CALPROV_PROV_PYTHON` names a Python with `prov`, `jsonschema` and `psycopg` (`.ci/run`
+//! creates one); `dot` is looked up on PATH. Without them those checks report that they did not
 //! run, unless `CALPROV_REQUIRE_TOOLS=1` (set by `.ci/run`), where a missing tool fails.
 
 use std::collections::HashSet;
@@ -346,9 +346,8 @@ fn whole_registry_exports_as_valid_prov(graph: &Graph, backend: &str) -> String 
     assert_eq!(applied_g["calprov:spwmap"], "[0,0]");
 
     let provn = export(&graph.db, &["--all", "--format", "prov-n"]);
-    // The views are read with Python's sqlite3: a file's.
-    let views_of = (backend == "sqlite").then_some(graph.db.as_path());
-    if let Some(counts) = check_with_prov(&text, &provn, views_of) {
+    // The registry's views (a file's through Python's sqlite3, a server's through psycopg).
+    if let Some(counts) = check_with_prov(&text, &provn, Some(&graph.db)) {
         assert_eq!(counts["activity"], 7, "{backend}");
     }
     let root = graph.root.to_string_lossy().into_owned();

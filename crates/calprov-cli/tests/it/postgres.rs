@@ -233,12 +233,12 @@ fn sixteen_processes_migrating_one_empty_database_migrate_it_once() {
     for child in children {
         let out = child.wait_with_output().unwrap();
         let data = stdout_json(&ok(out))["data"].clone();
-        assert_eq!(data["schema_version"], 4, "{data}");
+        assert_eq!(data["schema_version"], 5, "{data}");
         applied.push(data["migrations_applied"].as_array().unwrap().len());
     }
     applied.sort_unstable();
     assert_eq!(applied.iter().filter(|n| **n > 0).count(), 1, "{applied:?}");
-    assert_eq!(applied.last(), Some(&4), "{applied:?}");
+    assert_eq!(applied.last(), Some(&5), "{applied:?}");
     let mut client = pg.client();
     let rows = client
         .query(
@@ -247,7 +247,7 @@ fn sixteen_processes_migrating_one_empty_database_migrate_it_once() {
         )
         .unwrap();
     let versions: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, [1, 2, 3, 4]);
+    assert_eq!(versions, [1, 2, 3, 4, 5]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 """Checks one calprov export with the PyPI `prov` package (and, given the registry, against
 the registry's PROV views). Usage:
 
-    check_prov.py EXPORT.json EXPORT.provn [REGISTRY.sqlite3]
+    check_prov.py EXPORT.json EXPORT.provn [REGISTRY.sqlite3 or postgres://URL]
 
 Every check raises on failure; Python warnings are errors. Prints the record counts.
 """
@@ -77,6 +77,11 @@ def check_document(json_text, provn_text):
 
 
 def sql_value(value, kind):
+    # PostgreSQL's param_value is text (a column has one type there).
+    if kind == "integer" and isinstance(value, str):
+        return int(value)
+    if kind == "real" and isinstance(value, str):
+        return float(value)
     if kind == "true":
         return True
     if kind == "false":
@@ -95,9 +100,17 @@ def export_value(value):
     return value
 
 
-def check_views(data, db):
+def connect(db):
+    """The registry: a PostgreSQL URL (read with psycopg) or an SQLite file."""
+    if db.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        return psycopg.connect(db)
+    return sqlite3.connect(db)
+
+
+def check_views(data, conn):
     """The registry's views hold exactly the exported records."""
-    conn = sqlite3.connect(db)
     q = lambda sql: set(conn.execute(sql).fetchall())
     section = lambda name: data.get(name, {})
     assert q("SELECT ent_id FROM prov_entity") == {(i,) for i in section("entity")}
@@ -166,7 +179,11 @@ def main():
     provn_text = Path(sys.argv[2]).read_text()
     data = check_document(json_text, provn_text)
     if len(sys.argv) > 3:
-        check_views(data, sys.argv[3])
+        conn = connect(sys.argv[3])
+        try:
+            check_views(data, conn)
+        finally:
+            conn.close()
     print(json.dumps({k: len(v) for k, v in data.items()}))
 
 

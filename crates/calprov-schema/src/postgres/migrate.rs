@@ -19,7 +19,7 @@ mod embedded {
 }
 
 /// The schema version the PostgreSQL migrations lead to.
-pub const LATEST_VERSION: i64 = 4;
+pub const LATEST_VERSION: i64 = 5;
 
 /// The advisory lock's key: "calprov" in ASCII, so that it is recognisable in `pg_locks`.
 const MIGRATION_LOCK_KEY: i64 = 0x0063_616c_7072_6f76;
@@ -62,6 +62,19 @@ pub fn migrate_postgres(
 
 type Migrated = (RegistryShape, Vec<String>, i64);
 
+/// An error and every error under it: refinery's says only "db error", the server's reason
+/// is its source's source.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
 fn migrate_locked(client: &mut Client, target: &PgTarget) -> Result<Migrated, Error> {
     let shape = detect_shape(client, target)?;
     // refinery unwraps its own history rows; a damaged history must be an error here, not
@@ -74,7 +87,7 @@ fn migrate_locked(client: &mut Client, target: &PgTarget) -> Result<Migrated, Er
         Ok(Err(source)) => {
             return Err(Error::PgSchema {
                 target: target.shown().to_owned(),
-                message: format!("applying migrations failed: {source}"),
+                message: format!("applying migrations failed: {}", with_causes(&source)),
             });
         }
         Err(_) => {
