@@ -212,13 +212,6 @@ impl Registry {
         }
     }
 
-    /// The SQLite connection; an error naming what is not there yet for a PostgreSQL one.
-    fn sqlite_only(&self) -> Error {
-        Error::Unsupported {
-            registry: self.path.display().to_string(),
-        }
-    }
-
     /// How long a statement waits for another process's lock (from the open options).
     pub fn busy_timeout(&self) -> Duration {
         self.busy_timeout
@@ -229,7 +222,8 @@ impl Registry {
         &self.migration
     }
 
-    /// The SQLite connection, for the operations not yet written for both backends.
+    /// A file's SQLite connection, for `copy`, which reads a file's values as SQLite stored
+    /// them (before they are checked against their columns' types).
     pub(crate) fn connection_mut(&mut self) -> Result<&mut Connection, Error> {
         match &mut self.backend {
             Backend::Sqlite { conn, .. } => Ok(conn),
@@ -237,13 +231,5 @@ impl Registry {
                 registry: self.path.display().to_string(),
             }),
         }
-    }
-
-    /// The SQLite connection, for read-only operations not yet written for both backends.
-    pub(crate) fn connection(&self) -> Result<&Connection, Error> {
-        if let Backend::Sqlite { conn, .. } = &self.backend {
-            return Ok(conn);
-        }
-        Err(self.sqlite_only())
     }
 }

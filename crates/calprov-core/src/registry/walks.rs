@@ -13,7 +13,7 @@ use crate::Error;
 use crate::lineage::graph::{
     BadPart, Impact, SolveId, SolveInfo, Start, Use, User, Window, impact, needs_selections,
 };
-use crate::sql::{Cell, Dialect, get};
+use crate::sql::{Cell, Dialect};
 
 /// What a recall found: the solves made with a version, and everything downstream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,67 +44,30 @@ impl Registry {
         detail: bool,
         visit: &mut dyn FnMut(Use<'_>),
     ) -> Result<(), Error> {
-        let db = self.path();
-        let runs = id_runs(frontier);
-        let queries = walk_queries(self.dialect(), detail);
-        if self.dialect() == Dialect::Postgres {
-            return self.uses_of_cells(&runs, &queries, detail, visit);
-        }
-        let walk_error = |e| Error::sql(db, "walk the lineage")(e);
-        for (sql, user) in &queries {
-            let mut stmt = self.connection()?.prepare_cached(sql).map_err(walk_error)?;
-            let mut rows = stmt.query([&runs]).map_err(walk_error)?;
-            while let Some(r) = rows.next().map_err(walk_error)? {
-                let name = r
-                    .get_ref(5)
-                    .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
-                    .map_err(walk_error)?;
-                let mut use_ = Use {
-                    used: r.get(0).map_err(walk_error)?,
-                    user: user(r.get(1).map_err(walk_error)?),
-                    name: Cow::Borrowed(name),
-                    spwmap: None,
-                    selection: None,
-                    at: 0.0,
-                };
-                if detail {
-                    use_.spwmap = spwmap_of(r.get(2).map_err(walk_error)?);
-                    use_.selection = selection_of(r.get(3).map_err(walk_error)?);
-                    use_.at = r.get(4).map_err(walk_error)?;
-                }
-                visit(use_);
-            }
-        }
-        Ok(())
-    }
-
-    /// [`Registry::uses_of`] on a server: the rows as cells (names copied).
-    fn uses_of_cells(
-        &self,
-        runs: &str,
-        queries: &[WalkQuery; 2],
-        detail: bool,
-        visit: &mut dyn FnMut(Use<'_>),
-    ) -> Result<(), Error> {
-        let db = self.path();
-        let action = "walk the lineage";
-        for (sql, user) in queries {
-            for row in self.read_rows(sql, &[Cell::from(runs)], action)? {
-                let mut use_ = Use {
-                    used: get(&row, 0, db, action)?,
-                    user: user(get(&row, 1, db, action)?),
-                    name: Cow::Owned(get::<String>(&row, 5, db, action)?),
-                    spwmap: None,
-                    selection: None,
-                    at: 0.0,
-                };
-                if detail {
-                    use_.spwmap = spwmap_of(get(&row, 2, db, action)?);
-                    use_.selection = selection_of(get(&row, 3, db, action)?);
-                    use_.at = get(&row, 4, db, action)?;
-                }
-                visit(use_);
-            }
+        let runs = Cell::from(id_runs(frontier));
+        for (sql, user) in &walk_queries(self.dialect(), detail) {
+            self.for_each_row(
+                sql,
+                std::slice::from_ref(&runs),
+                "walk the lineage",
+                |row| {
+                    let mut use_ = Use {
+                        used: row.id(0)?,
+                        user: user(row.id(1)?),
+                        name: row.text(5)?.unwrap_or_default(),
+                        spwmap: None,
+                        selection: None,
+                        at: 0.0,
+                    };
+                    if detail {
+                        use_.spwmap = spwmap_of(row.text(2)?.map(Cow::into_owned));
+                        use_.selection = selection_of(row.text(3)?.map(Cow::into_owned));
+                        use_.at = row.real(4)?.unwrap_or(0.0);
+                    }
+                    visit(use_);
+                    Ok(())
+                },
+            )?;
         }
         Ok(())
     }
