@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use postgres::Client;
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
@@ -37,14 +36,6 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().unwrap()
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// Every row of every table of an SQLite registry, in key order.
 fn sqlite_rows(db: &Path) -> Vec<(String, Vec<Vec<SqlValue>>)> {
     let conn = Connection::open(db).unwrap();
@@ -65,13 +56,6 @@ fn sqlite_rows(db: &Path) -> Vec<(String, Vec<Vec<SqlValue>>)> {
             ((*table).to_owned(), rows)
         })
         .collect()
-}
-
-fn pg_count(client: &mut Client, table: &str) -> i64 {
-    client
-        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-        .unwrap()
-        .get(0)
 }
 
 #[test]

@@ -1,6 +1,8 @@
-//! A PostgreSQL server that dies in the middle of a batch: a cluster of this test's own
-//! (`.ci/postgres` with `CALPROV_PG_INSTANCE=fault`), stopped as a crash would stop it
-//! (`pg_ctl stop -m immediate`) while `calprov track-many` is writing, then started again.
+//! A PostgreSQL server's faults, made real: a server that dies in the middle of a batch (a
+//! cluster of this test's own, `.ci/postgres` with `CALPROV_PG_INSTANCE=fault`, stopped as a
+//! crash would stop it, `pg_ctl stop -m immediate`, while `calprov track-many` is writing,
+//! then started again); a server whose disk is full (the history's tablespace on a 1 MiB
+//! tmpfs, filled to the brim).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -190,4 +192,164 @@ fn a_server_stopped_mid_batch_fails_calls_during_the_outage_and_applies_no_half_
         ],
     ));
     assert!(retried.status.success());
+}
+
+/// A tablespace on a small tmpfs, as a server's full disk: unmounted on drop (after the
+/// tablespace and the database in it are gone: declared after them, dropped before).
+struct FullDisk {
+    mount: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl FullDisk {
+    /// A 1 MiB tmpfs owned by the server's user (the owner of its data directory).
+    fn mount(admin: &mut Client) -> Self {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let data: String = admin
+            .query_one("SELECT current_setting('data_directory')", &[])
+            .unwrap()
+            .get(0);
+        let owner = std::fs::metadata(&data).unwrap().uid();
+        let dir = tempfile::tempdir().unwrap();
+        // The server's user must reach the mount point.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mount = dir.path().join("tablespace");
+        std::fs::create_dir(&mount).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size=1m,mode=0700,uid={owner}"))
+            .arg("tmpfs")
+            .arg(&mount)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "mounting a small tmpfs failed: the server's full disk cannot be injected"
+        );
+        Self { mount, _dir: dir }
+    }
+}
+
+impl Drop for FullDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.mount).status();
+    }
+}
+
+/// The database and the tablespace of the test, dropped however it ends.
+struct Tablespace {
+    admin_url: String,
+    database: String,
+}
+
+impl Drop for Tablespace {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = Client::connect(&self.admin_url, NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.database
+            ));
+            let _ = admin.batch_execute("DROP TABLESPACE IF EXISTS calprov_full");
+        }
+    }
+}
+
+/// Tracks a gaincal of `caltable` with solution interval `solint` (each call's provenance
+/// its own); the result.
+fn track_json(db: &std::path::Path, caltable: &str, solint: usize) -> serde_json::Value {
+    let params = serde_json::json!({"vis": "/data/obs.ms", "caltable": caltable, "gaintype": "G",
+                                    "solint": format!("{solint}s")});
+    let out = track_gaincal(db, caltable, &params.to_string(), &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    stdout_json(&out)["data"]["result"].clone()
+}
+
+#[test]
+fn a_full_disk_on_the_server_fails_the_call_as_registry_full_and_loses_nothing() {
+    let Some(pg) = PgDatabase::fresh("server_disk_full") else {
+        return;
+    };
+    let mut admin = Client::connect(&pg.admin_url(), NoTls).unwrap();
+    // Declared in this order, dropped in the reverse: database and tablespace, then the fs.
+    let disk = FullDisk::mount(&mut admin);
+    let _tablespace = Tablespace {
+        admin_url: pg.admin_url(),
+        database: pg.name.clone(),
+    };
+    admin
+        .batch_execute("DROP TABLESPACE IF EXISTS calprov_full")
+        .unwrap();
+    admin
+        .batch_execute(&format!(
+            "CREATE TABLESPACE calprov_full LOCATION '{}'",
+            disk.mount.display()
+        ))
+        .unwrap();
+    let db = PathBuf::from(&pg.url);
+    let dir = tempfile::tempdir().unwrap();
+    let caltable = dir.path().join("obs_gacal");
+    copy_dir(&testdata().join("sim_gacal"), &caltable);
+    let caltable = caltable.to_string_lossy().into_owned();
+    register(&db, "obs", &caltable, "GA", "40");
+    assert_eq!(track_json(&db, &caltable, 1)["outcome"], "tracked");
+
+    // The history of solves moves to the small disk, which a filler then fills to the brim.
+    let mut client = pg.client();
+    client
+        .batch_execute(
+            "ALTER TABLE calprov_solves SET TABLESPACE calprov_full; \
+             ALTER TABLE calprov_solves SET (fillfactor = 10); \
+             CREATE TABLE filler (x TEXT) TABLESPACE calprov_full; \
+             ALTER TABLE filler ALTER COLUMN x SET STORAGE PLAIN",
+        )
+        .unwrap();
+    let filled = (0..1000).find(|_| {
+        client
+            .execute("INSERT INTO filler SELECT repeat('x', 4000)", &[])
+            .is_err()
+    });
+    assert!(filled.is_some(), "the small disk never filled");
+    // Tracking goes on until a solve finds no room (its page's free space runs out first).
+    let provenance = |client: &mut Client| -> Option<String> {
+        client
+            .query_one(
+                "SELECT solver_command FROM caltables WHERE path = $1",
+                &[&caltable],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let mut attempts = 0;
+    let (full, solves_before, provenance_before) = loop {
+        let solves = pg_count(&mut client, "calprov_solves");
+        let before = provenance(&mut client);
+        let result = track_json(&db, &caltable, attempts + 2);
+        if result["outcome"] != "tracked" {
+            break (result, solves, before);
+        }
+        attempts += 1;
+        assert!(attempts < 50, "the full disk never failed a call");
+    };
+    // Full: the call fails as registry_full, and nothing of it is half-written.
+    assert_eq!(full["outcome"], "failed", "{full}");
+    assert_eq!(full["kind"], "registry_full", "{full}");
+    assert_eq!(pg_count(&mut client, "calprov_solves"), solves_before);
+    let provenance_after = provenance(&mut client);
+    assert_eq!(
+        provenance_after, provenance_before,
+        "provenance half-written"
+    );
+    // Recorded and counted (the events are on the server's other disk).
+    let stats = stdout_json(&ok(calprov(&db, &["stats", "--json"])));
+    assert_eq!(
+        stats["data"]["by_failure_kind"]["registry_full"], 1,
+        "{stats}"
+    );
+
+    // Room again: tracking works again, on the same registry.
+    client.batch_execute("DROP TABLE filler").unwrap();
+    assert_eq!(track_json(&db, &caltable, 99)["outcome"], "tracked");
+    assert_eq!(pg_count(&mut client, "calprov_solves"), solves_before + 1);
+    assert!(provenance(&mut client).is_some_and(|c| c.contains("solint='99s'")));
+    assert!(attempts < 3, "{attempts} solves fitted on a full disk");
 }

@@ -285,6 +285,11 @@ impl PgDatabase {
         Client::connect(&self.url, NoTls).unwrap()
     }
 
+    /// The test server's administrative URL (a superuser's).
+    pub fn admin_url(&self) -> String {
+        self.admin_url.clone()
+    }
+
     /// The URL without its password.
     pub fn url_without_password(&self) -> String {
         self.url.replace(&format!(":{}@", self.password), "@")
@@ -300,6 +305,23 @@ impl Drop for PgDatabase {
             ));
         }
     }
+}
+
+/// The rows of `table` on a server.
+pub fn pg_count(client: &mut Client, table: &str) -> i64 {
+    client
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .unwrap()
+        .get(0)
+}
+
+/// A process's stdout and stderr, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// One registry of each backend for a test that must hold on both: an SQLite file, and a
