@@ -129,6 +129,8 @@ pub fn pg_environment(environment: &Environment) -> PgEnvironment {
         password: environment.pgpassword.clone(),
         passfile: environment.pgpassfile.clone().map(PathBuf::from),
         home: environment.home.clone().map(PathBuf::from),
+        ssl_mode: environment.pgsslmode.clone(),
+        ssl_root_cert: environment.pgsslrootcert.clone().map(PathBuf::from),
     }
 }
 

@@ -32,6 +32,10 @@ pub const PGUSER: &str = "PGUSER";
 pub const PGPASSWORD: &str = "PGPASSWORD";
 /// libpq's password file (`~/.pgpass` when unset).
 pub const PGPASSFILE: &str = "PGPASSFILE";
+/// libpq's TLS mode, for a PostgreSQL URL without `sslmode`.
+pub const PGSSLMODE: &str = "PGSSLMODE";
+/// libpq's root certificate, for a PostgreSQL URL without `sslrootcert`.
+pub const PGSSLROOTCERT: &str = "PGSSLROOTCERT";
 
 /// A snapshot of the variables calprov reads.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -60,6 +64,10 @@ pub struct Environment {
     pub pgpassword: Option<String>,
     /// `PGPASSFILE`.
     pub pgpassfile: Option<OsString>,
+    /// `PGSSLMODE`.
+    pub pgsslmode: Option<String>,
+    /// `PGSSLROOTCERT`.
+    pub pgsslrootcert: Option<OsString>,
     /// The working directory (not a variable, but part of the same snapshot): recorded with
     /// each solve, and what relative input paths are taken against.
     pub cwd: Option<PathBuf>,
@@ -82,6 +90,8 @@ impl std::fmt::Debug for Environment {
             .field("pguser", &self.pguser)
             .field("pgpassword", &self.pgpassword.as_ref().map(|_| "<hidden>"))
             .field("pgpassfile", &self.pgpassfile)
+            .field("pgsslmode", &self.pgsslmode)
+            .field("pgsslrootcert", &self.pgsslrootcert)
             .field("cwd", &self.cwd)
             .field("host", &self.host)
             .finish()
@@ -105,6 +115,8 @@ impl Environment {
             pguser: os(PGUSER).and_then(|v| v.into_string().ok()),
             pgpassword: os(PGPASSWORD).and_then(|v| v.into_string().ok()),
             pgpassfile: os(PGPASSFILE),
+            pgsslmode: os(PGSSLMODE).and_then(|v| v.into_string().ok()),
+            pgsslrootcert: os(PGSSLROOTCERT),
             cwd: std::env::current_dir().ok(),
             host: std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .ok()

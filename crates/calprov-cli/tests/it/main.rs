@@ -18,6 +18,7 @@ mod lineage;
 mod monitoring;
 mod postgres;
 mod postgres_faults;
+mod postgres_tls;
 mod python_casacore;
 mod python_client;
 mod report;

@@ -4,7 +4,7 @@
 //! that fails.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -25,16 +25,6 @@ const TABLES: [(&str, &str); 7] = [
     ("calprov_application_tables", "application_id, idx"),
     ("calprov_solve_groups", "solve_id"),
 ];
-
-fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(calprov_bin());
-    cmd.args(args);
-    clean_env(&mut cmd);
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    cmd.output().unwrap()
-}
 
 /// Every row of every table of an SQLite registry, in key order.
 fn sqlite_rows(db: &Path) -> Vec<(String, Vec<Vec<SqlValue>>)> {

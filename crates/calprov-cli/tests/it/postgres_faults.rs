@@ -16,33 +16,6 @@ use crate::support::*;
 const INSTANCE: &str = "fault";
 const PORT: &str = "54339";
 
-/// The fault cluster, stopped when the test ends however it ends.
-struct FaultServer;
-
-impl FaultServer {
-    fn script(command: &str) -> String {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.ci/postgres");
-        let out = Command::new(script)
-            .arg(command)
-            .env("CALPROV_PG_INSTANCE", INSTANCE)
-            .env("CALPROV_PG_PORT", PORT)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-}
-
-impl Drop for FaultServer {
-    fn drop(&mut self) {
-        Self::script("stop");
-    }
-}
-
 fn events(url: &str) -> i64 {
     Client::connect(url, NoTls)
         .and_then(|mut c| c.query_one("SELECT count(*) FROM calprov_tracking_events", &[]))
@@ -57,8 +30,7 @@ fn a_server_stopped_mid_batch_fails_calls_during_the_outage_and_applies_no_half_
     if PgDatabase::fresh("fault_probe").is_none() {
         return;
     }
-    let _server = FaultServer;
-    let admin_url = FaultServer::script("start");
+    let (server, admin_url) = PgCluster::start(INSTANCE, PORT);
     let mut admin = Client::connect(&admin_url, NoTls).unwrap();
     admin
         .batch_execute("DROP DATABASE IF EXISTS fault WITH (FORCE)")
@@ -120,14 +92,14 @@ fn a_server_stopped_mid_batch_fails_calls_during_the_outage_and_applies_no_half_
         std::thread::sleep(Duration::from_millis(20));
     }
     // The outage: the server dies while the batch keeps coming.
-    FaultServer::script("kill");
+    server.script("kill");
     for line in &lines[100..200] {
         stdin.write_all(line.as_bytes()).unwrap();
     }
     stdin.flush().unwrap();
     std::thread::sleep(Duration::from_secs(3));
     // After: the server is back; the same process reconnects.
-    FaultServer::script("start");
+    server.script("start");
     for line in &lines[200..] {
         stdin.write_all(line.as_bytes()).unwrap();
     }

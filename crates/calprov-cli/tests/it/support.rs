@@ -19,6 +19,17 @@ pub fn calprov(db: &Path, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
+/// Runs calprov with `args` and, on top of a clean environment, `env`.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(calprov_bin());
+    cmd.args(args);
+    clean_env(&mut cmd);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd.output().unwrap()
+}
+
 /// Removes the variables that steer calprov so the host's setting cannot leak in.
 pub fn clean_env(cmd: &mut Command) {
     for var in [
@@ -31,6 +42,8 @@ pub fn clean_env(cmd: &mut Command) {
         "PGUSER",
         "PGPASSWORD",
         "PGPASSFILE",
+        "PGSSLMODE",
+        "PGSSLROOTCERT",
     ] {
         cmd.env_remove(var);
     }
@@ -304,6 +317,47 @@ impl Drop for PgDatabase {
                 self.name
             ));
         }
+    }
+}
+
+/// A PostgreSQL cluster of a test's own (`.ci/postgres` with `CALPROV_PG_INSTANCE`), for
+/// what the shared test server must not undergo (being killed, taking TLS only); stopped
+/// when the test ends however it ends.
+pub struct PgCluster {
+    instance: &'static str,
+    port: &'static str,
+}
+
+impl PgCluster {
+    /// Starts (creating if needed) the cluster `instance` on `port`; its admin URL.
+    pub fn start(instance: &'static str, port: &'static str) -> (Self, String) {
+        let cluster = Self { instance, port };
+        let url = cluster.script("start");
+        (cluster, url)
+    }
+
+    /// Runs `.ci/postgres <command>` for this cluster; its last line of output.
+    pub fn script(&self, command: &str) -> String {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.ci/postgres");
+        let out = Command::new(script)
+            .arg(command)
+            .env("CALPROV_PG_INSTANCE", self.instance)
+            .env("CALPROV_PG_PORT", self.port)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        stdout.lines().last().unwrap_or_default().trim().to_owned()
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(|| self.script("stop"));
     }
 }
 

@@ -11,7 +11,8 @@ pub enum PgFailure {
     /// The server cannot be reached: refused, no route, name unknown, connect timeout,
     /// shutting down or starting up.
     Unreachable,
-    /// The server refused the credentials (or none were given where one was needed).
+    /// The server refused the credentials (or none were given where one was needed), or
+    /// its certificate was not trusted.
     AuthRefused,
     /// The connection broke during a call: the server stopped, the network dropped.
     ConnectionLost,
@@ -64,6 +65,19 @@ pub fn classify(error: &postgres::Error, connecting: bool) -> PgFailure {
         || cause.contains("authentication")
     {
         return PgFailure::AuthRefused;
+    }
+    // A certificate the root certificate does not vouch for (or that names another host):
+    // the server failed to authenticate itself.
+    // (tokio-rustls hands rustls's error over inside an I/O error, whose `source` skips it.)
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        if e.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>()) {
+            return PgFailure::AuthRefused;
+        }
+        cause = e.source();
     }
     if text.starts_with("timeout waiting for server") {
         return if connecting {

@@ -8,6 +8,7 @@
 mod classify;
 mod migrate;
 mod passfile;
+mod tls;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use postgres::{Client, Config, NoTls};
 pub use classify::{PgFailure, classify};
 pub use migrate::{LATEST_VERSION as LATEST_POSTGRES_VERSION, migrate_postgres};
 pub use passfile::find_password;
+pub use tls::TlsMode;
 
 use crate::Error;
 
@@ -37,8 +39,12 @@ pub struct PgEnvironment {
     pub password: Option<String>,
     /// `PGPASSFILE`: the password file; `~/.pgpass` when unset.
     pub passfile: Option<std::path::PathBuf>,
-    /// `HOME`, for `~/.pgpass`.
+    /// `HOME`, for `~/.pgpass` and `~/.postgresql/root.crt`.
     pub home: Option<std::path::PathBuf>,
+    /// `PGSSLMODE`: the TLS mode when the URL gives none.
+    pub ssl_mode: Option<String>,
+    /// `PGSSLROOTCERT`: the root certificate when the URL names none.
+    pub ssl_root_cert: Option<std::path::PathBuf>,
 }
 
 /// A PostgreSQL registry's address: the parsed URL, shown without its password.
@@ -46,6 +52,8 @@ pub struct PgEnvironment {
 pub struct PgTarget {
     // Boxed: an address is passed around by value, and `Config` is some 300 bytes.
     config: Box<Config>,
+    /// `sslmode` and `sslrootcert`, which postgres's parser does not take as libpq does.
+    tls: tls::TlsOptions,
     shown: String,
 }
 
@@ -79,8 +87,9 @@ impl PgTarget {
                     .to_owned(),
             });
         }
+        let (url, tls) = tls::split_tls_options(url)?;
         // The parser's messages name the option at fault, never its value.
-        let config = Config::from_str(url).map_err(|e| Error::PgUrl {
+        let config = Config::from_str(&url).map_err(|e| Error::PgUrl {
             message: e.to_string(),
         })?;
         if config.get_hosts().is_empty() {
@@ -88,9 +97,14 @@ impl PgTarget {
                 message: "the URL names no host (postgres://user@host/database)".to_owned(),
             });
         }
-        let shown = show(&config);
+        let mut shown = show(&config);
+        if let Some(mode) = tls.mode {
+            shown.push_str("?sslmode=");
+            shown.push_str(mode.name());
+        }
         Ok(Self {
             config: Box::new(config),
+            tls,
             shown,
         })
     }
@@ -184,7 +198,11 @@ pub fn connect_postgres(
             timeouts.connect.as_millis().max(1),
             millis.saturating_mul(2),
         ));
-    config
-        .connect(NoTls)
-        .map_err(|source| Error::postgres(target, "connect", source))
+    let tls = tls::tls_for(&target.tls, environment)?;
+    config.ssl_mode(tls.mode);
+    match tls.connector {
+        Some(connector) => config.connect(connector),
+        None => config.connect(NoTls),
+    }
+    .map_err(|source| Error::postgres(target, "connect", source))
 }
