@@ -71,6 +71,7 @@ pub mod export;
 pub mod json;
 pub mod lineage;
 pub mod monitoring;
+pub mod output_file;
 pub mod params;
 pub mod paths;
 pub mod postgres;

@@ -114,6 +114,28 @@ impl PgConnection {
 }
 
 impl PgConnection {
+    /// Runs `work` with the statement for `sql` prepared on this connection (reconnecting
+    /// first when the server closed the last one) and the mapping of postgres's errors to
+    /// ones that name the registry and `action`.
+    pub(crate) fn with_statement<T>(
+        &self,
+        sql: &str,
+        action: &'static str,
+        work: impl FnOnce(
+            &mut postgres::Client,
+            &postgres::Statement,
+            &dyn Fn(postgres::Error) -> Error,
+        ) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let target = &self.target;
+        let failed =
+            |e: postgres::Error| Error::Schema(calprov_schema::Error::postgres(target, action, e));
+        let mut session = self.lock()?;
+        let Session { client, statements } = &mut *session;
+        let statement = prepared(client, statements, sql).map_err(failed)?;
+        work(client, &statement, &failed)
+    }
+
     /// Another connection to the same registry (already migrated: no migration).
     pub(crate) fn another(&self) -> Result<PgConnection, Error> {
         let client = connect_postgres(&self.target, &self.environment, timeouts(self.timeout))?;

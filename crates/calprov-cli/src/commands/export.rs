@@ -2,13 +2,13 @@
 //! into a file. A file is written beside its final name and renamed at the end, so a reader
 //! never sees half a document and a failed export leaves the old file as it was.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use calprov_core::Registry;
 use calprov_core::export::{ExportRequest, ExportScope, ExportSummary, export};
+use calprov_core::output_file::PendingOutput;
 
 use crate::args::{ExportArgs, ExportFormatArg};
 use crate::exit::{CliError, Exit, WithExit, registry_or_data};
@@ -77,34 +77,22 @@ fn export_to_file(
     request: &ExportRequest,
     path: &Path,
 ) -> Result<ExportSummary, CliError> {
-    let partial = partial_name(path);
-    let file = File::create(&partial)
-        .with_context(|| format!("cannot create {}", partial.display()))
+    // A regular file is replaced only once the export is whole; a device is written in place.
+    let output = PendingOutput::create(path)
+        .with_context(|| format!("cannot write {}", path.display()))
         .exit(Exit::Data)?;
-    let result = export(
+    let summary = export(
         registry,
         request,
-        BufWriter::with_capacity(BUFFER, file),
+        BufWriter::with_capacity(BUFFER, output.file()),
         &path.display().to_string(),
-    );
-    let summary = match result {
-        Ok(summary) => summary,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(registry_or_data(e, "export"));
-        }
-    };
-    std::fs::rename(&partial, path)
-        .with_context(|| format!("cannot rename {} to {}", partial.display(), path.display()))
+    )
+    .map_err(|e| registry_or_data(e, "export"))?;
+    output
+        .commit()
+        .with_context(|| format!("cannot put the export in place at {}", path.display()))
         .exit(Exit::Data)?;
     Ok(summary)
-}
-
-/// `<name>.partial-<pid>` in the same directory, so the rename stays on one filesystem.
-fn partial_name(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".partial-{}", std::process::id()));
-    path.with_file_name(name)
 }
 
 impl From<ExportFormatArg> for calprov_core::export::ExportFormat {

@@ -2,10 +2,10 @@
 
 use anyhow::Context;
 use calprov_core::Registry;
-use calprov_core::monitoring::{
-    Stats, Thresholds, check as check_thresholds, prometheus_text, write_atomically,
-};
+use calprov_core::monitoring::{Stats, Thresholds, check as check_thresholds, prometheus_text};
 use serde_json::json;
+
+use calprov_core::output_file::write_atomically;
 
 use crate::args::{CheckArgs, ExportPromArgs, StatsArgs};
 use crate::exit::{CliError, Exit, WithExit, registry_or_data};

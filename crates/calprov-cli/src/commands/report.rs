@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use calprov_core::Registry;
-use calprov_core::monitoring::prometheus::write_atomically;
+use calprov_core::output_file::write_atomically;
 use calprov_core::report::{PLOTS, ReportOptions, render_html, report_data};
 
 use crate::args::ReportArgs;

@@ -550,3 +550,48 @@ fn assert_referentially_whole_or_empty(doc: &Value) {
         );
     }
 }
+
+#[test]
+fn output_into_a_fifo_or_through_a_symlink_leaves_them_what_they_are() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let graph = graph_on(&dir.path().join("reg.sqlite3"));
+    // A FIFO (as /dev/null or a pipe to another tool): written in place, never replaced by
+    // a plain file.
+    let fifo = dir.path().join("graph.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (send, read) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        // Blocks until a writer opens the FIFO: were it replaced, it would wait forever.
+        std::thread::spawn(move || send.send(std::fs::read_to_string(fifo).unwrap()));
+    }
+    ok(calprov(
+        &graph.db,
+        &["export", "--all", "--out", fifo.to_str().unwrap()],
+    ));
+    let text = read
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("nothing was written into the FIFO");
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["activity"].as_object().unwrap().len(), 7);
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    // A symlink to a file: the file is replaced, the link stays a link.
+    let real = dir.path().join("real.json");
+    std::fs::write(&real, "old").unwrap();
+    let link = dir.path().join("latest.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    ok(calprov(
+        &graph.db,
+        &["export", "--all", "--out", link.to_str().unwrap()],
+    ));
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).unwrap();
+    assert_eq!(doc["activity"].as_object().unwrap().len(), 7);
+}

@@ -107,7 +107,7 @@ fn check_alerts_and_prometheus_file_parses() {
                 .unwrap()
                 .file_name()
                 .to_string_lossy()
-                .ends_with(".tmp"))
+                .contains(".partial-"))
             .count(),
         0
     );

@@ -14,7 +14,7 @@ use crate::sql::{Cell, Dialect, get};
 use crate::tracking::TrackOutcome;
 use crate::{Error, Registry};
 
-pub use prometheus::{prometheus_text, write_atomically};
+pub use prometheus::prometheus_text;
 pub use thresholds::{Breach, Thresholds, check};
 
 /// Provenance health since a point in time.

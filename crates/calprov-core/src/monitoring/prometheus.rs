@@ -1,7 +1,4 @@
-//! [`Stats`] in the Prometheus classic text exposition format, written atomically.
-
-use std::io::Write;
-use std::path::Path;
+//! [`Stats`] in the Prometheus classic text exposition format (written by `output_file`).
 
 use super::Stats;
 use crate::tracking::TrackOutcome;
@@ -148,28 +145,4 @@ fn escape_label(value: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
-}
-
-/// Writes `text` to `path` atomically: a temporary file in the same directory, fsynced, then
-/// renamed, so the textfile collector never reads half a file.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "calprov.prom".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -190,24 +190,19 @@ impl Registry {
                 .map_err(Error::sql(&self.path, action))
             }
             Backend::Postgres(connection) => {
-                let target = &connection.target;
-                let pg_error =
-                    |e| Error::Schema(calprov_schema::Error::postgres(target, action, e));
-                let mut session = connection.lock()?;
-                let crate::postgres::Session { client, statements } = &mut *session;
-                let statement =
-                    crate::postgres::prepared(client, statements, sql).map_err(pg_error)?;
-                let rows = client
-                    .query(&statement, &crate::sql::pg_params(params))
-                    .map_err(pg_error)?;
-                rows.iter()
-                    .map(|row| {
-                        (0..row.len())
-                            .map(|i| crate::sql::cell::from_postgres_column(row, i))
-                            .collect::<Result<Vec<_>, _>>()
-                            .map_err(pg_error)
-                    })
-                    .collect()
+                connection.with_statement(sql, action, |client, statement, failed| {
+                    let rows = client
+                        .query(statement, &crate::sql::pg_params(params))
+                        .map_err(failed)?;
+                    rows.iter()
+                        .map(|row| {
+                            (0..row.len())
+                                .map(|i| crate::sql::cell::from_postgres_column(row, i))
+                                .collect::<Result<Vec<_>, _>>()
+                                .map_err(failed)
+                        })
+                        .collect()
+                })
             }
         }
     }

@@ -59,22 +59,19 @@ impl Registry {
             Backend::Postgres(connection) => {
                 use postgres::fallible_iterator::FallibleIterator;
                 let target = &connection.target;
-                let failed = |e| Error::Schema(calprov_schema::Error::postgres(target, action, e));
-                let mut session = connection.lock()?;
-                let crate::postgres::Session { client, statements } = &mut *session;
-                let statement =
-                    crate::postgres::prepared(client, statements, sql).map_err(failed)?;
-                let mut rows = client
-                    .query_raw(&statement, crate::sql::pg_params(params))
-                    .map_err(failed)?;
-                while let Some(row) = rows.next().map_err(failed)? {
-                    visit(RowRef::Postgres {
-                        row: &row,
-                        target,
-                        action,
-                    })?;
-                }
-                Ok(())
+                connection.with_statement(sql, action, |client, statement, failed| {
+                    let mut rows = client
+                        .query_raw(statement, crate::sql::pg_params(params))
+                        .map_err(failed)?;
+                    while let Some(row) = rows.next().map_err(failed)? {
+                        visit(RowRef::Postgres {
+                            row: &row,
+                            target,
+                            action,
+                        })?;
+                    }
+                    Ok(())
+                })
             }
         }
     }
@@ -94,16 +91,12 @@ impl Registry {
                 .map(drop)
                 .map_err(Error::sql(&self.path, action)),
             Backend::Postgres(connection) => {
-                let target = &connection.target;
-                let failed = |e| Error::Schema(calprov_schema::Error::postgres(target, action, e));
-                let mut session = connection.lock()?;
-                let crate::postgres::Session { client, statements } = &mut *session;
-                let statement =
-                    crate::postgres::prepared(client, statements, sql).map_err(failed)?;
-                client
-                    .execute(&statement, &crate::sql::pg_params(params))
-                    .map(drop)
-                    .map_err(failed)
+                connection.with_statement(sql, action, |client, statement, failed| {
+                    client
+                        .execute(statement, &crate::sql::pg_params(params))
+                        .map(drop)
+                        .map_err(failed)
+                })
             }
         }
     }
