@@ -91,6 +91,19 @@ fn a_registry_copied_to_postgresql_and_back_is_the_same_registry() {
             .unwrap();
         assert_eq!(copied as usize, rows.len(), "{table}");
         assert_eq!(pg_count(&mut client, table) as usize, rows.len(), "{table}");
+        // Statistics and visibility map made by the copy, not left to autovacuum.
+        let vacuumed: bool = client
+            .query_one(
+                "SELECT last_vacuum IS NOT NULL AND last_analyze IS NOT NULL \
+                 FROM pg_stat_user_tables WHERE relname = $1",
+                &[table],
+            )
+            .unwrap()
+            .get(0);
+        assert!(
+            vacuumed,
+            "{table} was not vacuumed and analysed after the copy"
+        );
     }
     // New rows on the server get ids past the copied ones.
     let max_solve: i64 = client

@@ -266,6 +266,13 @@ fn tls_modes_decide_which_servers_are_trusted_and_nothing_goes_unencrypted() {
         ],
     );
     refused(&out, "auth_refused", "certificate");
+    // A Unix socket never carries TLS (as libpq): the mode is not applied there.
+    let socket_host = socket.to_string_lossy().replace('/', "%2F");
+    let out = init(
+        &format!("postgres://calprov@{socket_host}:{PORT}/{database}"),
+        &[("HOME", home), ("PGSSLMODE", "verify-full")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // Tracking over TLS: the whole path, not just the connection.
     let db = std::path::PathBuf::from(full("localhost", &ca));
     let dir = tempfile::tempdir().unwrap();

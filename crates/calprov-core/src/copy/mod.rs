@@ -171,8 +171,25 @@ fn with_end<T>(
             })?;
             if role == Role::Target {
                 tx.commit().map_err(pg_error("commit the copy"))?;
+                vacuum_analyze(&mut registry.client, target);
             }
             Ok(result)
+        }
+    }
+}
+
+/// Gives the copied tables their statistics and visibility maps now: after a bulk load the
+/// planner has no statistics and index-only scans read the heap until autovacuum comes by
+/// (a minute or more later, and then competing with the first queries). Best effort: the
+/// copy is committed whatever this does.
+fn vacuum_analyze(client: &mut postgres::Client, target: &calprov_schema::postgres::PgTarget) {
+    // A large registry's VACUUM may outlast the session's statement timeout.
+    let _ = client.batch_execute("SET statement_timeout = 0");
+    for table in &REGISTRY_TABLES {
+        // One statement per call: VACUUM cannot run inside a batch's transaction.
+        if let Err(error) = client.batch_execute(&format!("VACUUM (ANALYZE) {}", table.name)) {
+            tracing::warn!(registry = %target, table = table.name, %error, "copy: VACUUM (ANALYZE) failed; autovacuum will do it later");
+            return;
         }
     }
 }

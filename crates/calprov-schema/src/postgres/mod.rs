@@ -198,7 +198,16 @@ pub fn connect_postgres(
             timeouts.connect.as_millis().max(1),
             millis.saturating_mul(2),
         ));
-    let tls = tls::tls_for(&target.tls, environment)?;
+    // A Unix socket never carries TLS (libpq ignores sslmode there; the server refuses it).
+    let local = config
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, Host::Unix(_)));
+    let tls = if local {
+        tls::Tls::none()
+    } else {
+        tls::tls_for(&target.tls, environment)?
+    };
     config.ssl_mode(tls.mode);
     match tls.connector {
         Some(connector) => config.connect(connector),

@@ -93,6 +93,16 @@ pub(crate) struct Tls {
     pub(crate) connector: Option<MakeRustlsConnect>,
 }
 
+impl Tls {
+    /// Plain: no TLS asked or possible.
+    pub(crate) fn none() -> Self {
+        Tls {
+            mode: SslMode::Disable,
+            connector: None,
+        }
+    }
+}
+
 /// The TLS a connection with `options` uses in `environment`.
 pub(crate) fn tls_for(options: &TlsOptions, environment: &PgEnvironment) -> Result<Tls, Error> {
     let mode = match (&options.mode, &environment.ssl_mode) {
@@ -101,10 +111,7 @@ pub(crate) fn tls_for(options: &TlsOptions, environment: &PgEnvironment) -> Resu
         (None, None) => TlsMode::Prefer,
     };
     if mode == TlsMode::Disable {
-        return Ok(Tls {
-            mode: SslMode::Disable,
-            connector: None,
-        });
+        return Ok(Tls::none());
     }
     let root_cert = match options
         .root_cert
