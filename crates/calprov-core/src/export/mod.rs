@@ -119,9 +119,9 @@ pub fn export(
         buffers: Buffers::default(),
         summary: ExportSummary::default(),
     };
-    // `--all` runs its passes on every core; a part of the graph (staged in this
-    // connection's temporary tables) and DOT (whose marks read tables through this
-    // connection) run here.
+    // `--all` runs its passes on every core, all reading one snapshot; a part of the graph
+    // (staged in this connection's temporary tables) and DOT (whose marks are looked up as
+    // each latest version is written) run here.
     let snapshot = match (&selection, request.format) {
         (None, ExportFormat::ProvJson | ExportFormat::ProvN) => Some(registry.share_snapshot()?),
         _ => None,
