@@ -151,3 +151,16 @@ impl Error {
         }
     }
 }
+
+/// An error and every error under it on one line (`a: b: c`), for events, warnings and
+/// messages whose outer error says too little alone (refinery's "db error").
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

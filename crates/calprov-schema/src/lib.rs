@@ -12,7 +12,7 @@ mod shape;
 pub mod tables;
 
 pub use connection::{OpenOptions, begin_immediate, open_registry};
-pub use error::Error;
+pub use error::{Error, chain};
 pub use migrate::{MigrationReport, latest_version, migrate};
 pub use shape::{LEGACY_COLUMNS, PROVENANCE_COLUMNS, RegistryShape, detect_shape};
 pub use tables::{ColumnType, REGISTRY_TABLES, TableSpec};

@@ -6,17 +6,8 @@ use calprov_schema::postgres::PgFailure;
 use crate::Error;
 use crate::tracking::FailureKind;
 
-/// The cause chain of an error on one line.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+/// The cause chain of an error on one line (one home: the schema crate's).
+pub use calprov_schema::chain;
 
 /// Classifies a registry error by SQLite's error code.
 pub fn classify(err: &Error) -> FailureKind {

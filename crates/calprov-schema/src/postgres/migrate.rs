@@ -62,19 +62,6 @@ pub fn migrate_postgres(
 
 type Migrated = (RegistryShape, Vec<String>, i64);
 
-/// An error and every error under it: refinery's says only "db error", the server's reason
-/// is its source's source.
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
-}
-
 fn migrate_locked(client: &mut Client, target: &PgTarget) -> Result<Migrated, Error> {
     let shape = detect_shape(client, target)?;
     // refinery unwraps its own history rows; a damaged history must be an error here, not
@@ -87,7 +74,7 @@ fn migrate_locked(client: &mut Client, target: &PgTarget) -> Result<Migrated, Er
         Ok(Err(source)) => {
             return Err(Error::PgSchema {
                 target: target.shown().to_owned(),
-                message: format!("applying migrations failed: {}", with_causes(&source)),
+                message: format!("applying migrations failed: {}", crate::chain(&source)),
             });
         }
         Err(_) => {
