@@ -1,11 +1,14 @@
 //! Opening a caltable and extracting metrics from mutated table files, seeded with the real
 //! caltables: the first byte picks the file (table.dat, table.f0, table.f0i) and the rest
-//! replaces it. Every outcome is an `Ok` with consistent counts or an `Err` naming the table.
+//! replaces it. Every outcome is an `Ok` with consistent counts or an `Err` naming the table,
+//! and the parallel read agrees with the sequential one.
 #![no_main]
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use calprov_metrics::fingerprint::table_fingerprint;
+use calprov_metrics::reader::read_caltable_with;
 use calprov_metrics::{QaThresholds, extract_metrics};
 use libfuzzer_sys::fuzz_target;
 
@@ -44,7 +47,17 @@ fuzz_target!(
     let original = std::fs::read(table.join(file)).expect("read template file");
     std::fs::write(table.join(file), content).expect("write mutated file");
     let result = extract_metrics(table, &QaThresholds::default(), 0.0);
+    // The parallel read (chunks decoded in place when every cell has row 0's shape, else
+    // appended) reads what the sequential one reads, or fails as it does.
+    let sequential = read_caltable_with(table, Some(false));
+    let parallel = read_caltable_with(table, Some(true));
     std::fs::write(table.join(file), &original).expect("restore template file");
+    match (&sequential, &parallel) {
+        // Compared by digests: NaN cells are equal bytes, not equal floats.
+        (Ok(s), Ok(p)) => assert_eq!(table_fingerprint(s, false), table_fingerprint(p, false)),
+        (Err(_), Err(_)) => {}
+        _ => panic!("sequential and parallel reads disagree: {:?} / {:?}", sequential.is_ok(), parallel.is_ok()),
+    }
     match result {
         Ok(m) => {
             if let (Some(t), Some(n)) = (m.n_flag_true, m.n_flag_cells) {

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::reader::{CaltableColumns, CellOffsets};
-use crate::reduce::{ComplexStats, median_f32_in_place, phase_deg};
+use crate::reduce::{ComplexStats, median_f32_in_place, phases_deg};
 
 /// Rows per chunk (at least).
 const ROWS_PER_CHUNK: usize = 1 << 14;
@@ -233,6 +233,20 @@ impl Rows<'_> {
     fn reduce(&self, start: usize, end: usize, pairs: usize) -> Vec<Acc> {
         let mut grid = vec![Acc::default(); pairs];
         let flagged = |i: usize| self.flag.is_some_and(|f| f[i]);
+        // The chunk's phases first, in lanes (flagged cells too: a branch per cell would
+        // keep the lanes apart); rows hold consecutive cells, so the chunk's are one slice.
+        let first_cell = if start < end {
+            self.offsets.range(start).start
+        } else {
+            0
+        };
+        let mut phases = Vec::new();
+        if let (Some(values), true) = (self.cparam, start < end) {
+            phases_deg(
+                &values[first_cell..self.offsets.range(end - 1).end],
+                &mut phases,
+            );
+        }
         for row in start..end {
             let (a, s) = self.pair(row);
             let acc = &mut grid[a * self.ns + s];
@@ -245,7 +259,7 @@ impl Rows<'_> {
             if let Some(values) = self.cparam {
                 for i in cells.clone().filter(|i| !flagged(*i)) {
                     let (re, im) = (f64::from(values[i].0), f64::from(values[i].1));
-                    let phase = phase_deg(re, im);
+                    let phase = phases[i - first_cell];
                     acc.complex_n += 1;
                     // sqrt(re² + im²) of float32 components cannot overflow in f64.
                     acc.amp_sum += (re * re + im * im).sqrt();

@@ -7,6 +7,9 @@
 
 use rayon::prelude::*;
 
+mod phase;
+pub use phase::{phase_deg, phases_deg};
+
 /// Elements per chunk.
 pub const CHUNK: usize = 1 << 16;
 
@@ -281,12 +284,6 @@ pub fn distinct_floats(values: &[f64], parallel: bool) -> usize {
     }
     bits.dedup();
     bits.len()
-}
-
-/// The phase of `re + i im` in degrees, in (-180, 180] (CASA's and numpy's convention).
-pub fn phase_deg(re: f64, im: f64) -> f64 {
-    let p = im.atan2(re).to_degrees();
-    if p == -180.0 { 180.0 } else { p }
 }
 
 /// Mean amplitude and RMS phase (degrees, in (-180, 180]) of the unflagged complex cells.

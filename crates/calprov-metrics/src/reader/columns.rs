@@ -17,7 +17,7 @@ use super::validate::damaged;
 use crate::Error;
 
 /// Rows per chunk when columns are decoded in parallel.
-const READ_CHUNK_ROWS: usize = 1 << 15;
+pub(super) const READ_CHUNK_ROWS: usize = 1 << 15;
 
 /// Where an array column's layout goes: its distinct cell shapes and each row's element
 /// count.
@@ -284,38 +284,11 @@ impl<'t> ColumnReader<'t> {
             .map(|(i, c)| (c, Cells::empty(wanted[*i].1).bits()))
             .collect();
         let param_at = fused.iter().position(|(i, _)| *i == 0);
-        let parts = self.by_chunks(|start, end| {
-            guarded(self.path, "solution arrays", || {
-                let mut cells: Vec<Cells> = fused
-                    .iter()
-                    .map(|(i, _)| Cells::empty(wanted[*i].1).reserve((end - start) * 2))
-                    .collect();
-                let mut shapes = CellShapes::default();
-                let visit = |k: usize, _, dims: &[u32], nelem, data: &[u8]| {
-                    cells[k].decode(data, nelem, walk[k].0.big_endian);
-                    if Some(k) == param_at {
-                        shapes.add(dims, nelem);
-                    }
-                    Ok(())
-                };
-                ssm::for_each_array_of(&walk, start, end, visit).map_err(WalkError)?;
-                Ok::<_, WalkError>((cells, shapes))
-            })
-        })?;
-        // Each column whole, allocated once at its final size.
+        let kinds: Vec<DataType> = fused.iter().map(|(i, _)| wanted[*i].1).collect();
+        let (columns, shapes) = self.fused_arrays(&walk, &kinds, param_at)?;
         let mut read: Vec<Option<Cells>> = wanted.iter().map(|_| None).collect();
-        for (k, (i, _)) in fused.iter().enumerate() {
-            let total = parts.iter().map(|(cells, _)| cells[k].len()).sum();
-            read[*i] = Some(Cells::empty(wanted[*i].1).reserve(total));
-        }
-        let mut shapes = CellShapes::default();
-        for (cells, part_shapes) in parts {
-            shapes.extend(part_shapes);
-            for ((i, _), part) in fused.iter().zip(cells) {
-                if let Some(whole) = &mut read[*i] {
-                    whole.append(part);
-                }
-            }
+        for ((i, _), whole) in fused.iter().zip(columns) {
+            read[*i] = Some(whole);
         }
         let [param_cells, flag, snr, paramerr] = read.try_into().unwrap_or_default();
         let mut layout = Some(layout);
@@ -399,7 +372,7 @@ impl<'t> ColumnReader<'t> {
 
     /// Splits `0..n_rows` into fixed chunks and runs `read` on each, in parallel when asked;
     /// the parts come back in row order.
-    fn by_chunks<R: Send>(
+    pub(super) fn by_chunks<R: Send>(
         &self,
         read: impl Fn(usize, usize) -> Result<R, Error> + Sync,
     ) -> Result<Vec<R>, Error> {
@@ -439,7 +412,7 @@ pub(super) struct SolutionArrays {
 }
 
 /// One array column's decoded cells while a fused walk reads several of different types.
-enum Cells {
+pub(super) enum Cells {
     Complex(Vec<(f32, f32)>),
     Float(Vec<f32>),
     Bool(Vec<bool>),
@@ -447,7 +420,7 @@ enum Cells {
 
 impl Cells {
     /// No cells yet, for a column of `data_type` (Complex, Float or Bool).
-    fn empty(data_type: DataType) -> Self {
+    pub(super) fn empty(data_type: DataType) -> Self {
         match data_type {
             DataType::Complex => Cells::Complex(Vec::new()),
             DataType::Bool => Cells::Bool(Vec::new()),
@@ -455,7 +428,7 @@ impl Cells {
         }
     }
 
-    fn reserve(mut self, n: usize) -> Self {
+    pub(super) fn reserve(mut self, n: usize) -> Self {
         match &mut self {
             Cells::Complex(v) => v.reserve(n),
             Cells::Float(v) => v.reserve(n),
@@ -464,7 +437,7 @@ impl Cells {
         self
     }
 
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         match self {
             Cells::Complex(v) => v.len(),
             Cells::Float(v) => v.len(),
@@ -473,7 +446,7 @@ impl Cells {
     }
 
     /// Bits per stored element.
-    fn bits(&self) -> usize {
+    pub(super) fn bits(&self) -> usize {
         match self {
             Cells::Complex(_) => <(f32, f32)>::BITS,
             Cells::Float(_) => <f32 as Element>::BITS,
@@ -481,7 +454,7 @@ impl Cells {
         }
     }
 
-    fn decode(&mut self, data: &[u8], nelem: usize, big_endian: bool) {
+    pub(super) fn decode(&mut self, data: &[u8], nelem: usize, big_endian: bool) {
         match self {
             Cells::Complex(v) => Element::decode_into(data, nelem, big_endian, v),
             Cells::Float(v) => Element::decode_into(data, nelem, big_endian, v),
@@ -490,7 +463,7 @@ impl Cells {
     }
 
     /// Appends the next rows' cells (of the same column, so the same type).
-    fn append(&mut self, next: Cells) {
+    pub(super) fn append(&mut self, next: Cells) {
         match (self, next) {
             (Cells::Complex(v), Cells::Complex(n)) => v.extend_from_slice(&n),
             (Cells::Float(v), Cells::Float(n)) => v.extend_from_slice(&n),
@@ -524,25 +497,28 @@ impl Cells {
 /// The layout of an array column's cells as a walk meets them: each row's element count and
 /// the distinct shapes (a shape is looked up only when it differs from the previous cell's).
 #[derive(Default)]
-struct CellShapes {
+pub(super) struct CellShapes {
     seen: BTreeSet<Vec<u32>>,
     row_cells: Vec<u32>,
     last: Vec<u32>,
 }
 
 impl CellShapes {
-    fn add(&mut self, dims: &[u32], nelem: usize) {
+    pub(super) fn add(&mut self, dims: &[u32], nelem: usize) {
         // `nelem` is bounded by the cell's bytes in the mapped file.
         self.row_cells
             .push(u32::try_from(nelem).unwrap_or(u32::MAX));
-        if nelem > 0 && dims != self.last.as_slice() {
+        // Element by element: `!=` on slices calls `memcmp`, dear for two numbers a row.
+        let same =
+            dims.len() == self.last.len() && dims.iter().zip(&self.last).all(|(a, b)| a == b);
+        if nelem > 0 && !same {
             self.last = dims.to_vec();
             self.seen.insert(self.last.clone());
         }
     }
 
     /// Adds the next rows' layout.
-    fn extend(&mut self, next: CellShapes) {
+    pub(super) fn extend(&mut self, next: CellShapes) {
         self.seen.extend(next.seen);
         self.row_cells.extend_from_slice(&next.row_cells);
     }

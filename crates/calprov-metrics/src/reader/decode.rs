@@ -60,20 +60,32 @@ impl Scalar for i32 {
 }
 
 /// An array column's element type.
-pub(super) trait Element: Sized + Copy + Send {
+pub(super) trait Element: Sized + Copy + Send + Sync {
     /// Bits per element in the array file (bools are bit-packed).
     const BITS: usize;
-    /// Appends `n` elements decoded from `bytes`.
-    fn decode_into(bytes: &[u8], n: usize, big_endian: bool, out: &mut Vec<Self>);
+    /// The value a preallocated output starts with.
+    const ZERO: Self;
+    /// Decodes `out.len()` elements from `bytes` into `out`.
+    fn decode_to(bytes: &[u8], big_endian: bool, out: &mut [Self]);
     /// casacure's decoded form, for the generic path.
     fn from_array(data: ArrayData) -> Option<Vec<Self>>;
+
+    /// Appends `n` elements decoded from `bytes`.
+    fn decode_into(bytes: &[u8], n: usize, big_endian: bool, out: &mut Vec<Self>) {
+        let at = out.len();
+        out.resize(at + n, Self::ZERO);
+        Self::decode_to(bytes, big_endian, &mut out[at..]);
+    }
 }
 
 impl Element for bool {
     const BITS: usize = 1;
-    fn decode_into(bytes: &[u8], n: usize, _big_endian: bool, out: &mut Vec<Self>) {
+    const ZERO: Self = false;
+    fn decode_to(bytes: &[u8], _big_endian: bool, out: &mut [Self]) {
         // Bit-packed, least significant bit first (casacore's bitToBool).
-        out.extend((0..n).map(|i| bytes[i / 8] >> (i % 8) & 1 == 1));
+        for (i, value) in out.iter_mut().enumerate() {
+            *value = bytes[i / 8] >> (i % 8) & 1 == 1;
+        }
     }
     fn from_array(data: ArrayData) -> Option<Vec<Self>> {
         match data {
@@ -85,12 +97,12 @@ impl Element for bool {
 
 impl Element for f32 {
     const BITS: usize = 32;
-    fn decode_into(bytes: &[u8], n: usize, big_endian: bool, out: &mut Vec<Self>) {
-        out.extend(
-            bytes[..n * Self::BYTES]
-                .chunks_exact(Self::BYTES)
-                .map(|b| f32::decode(b, big_endian)),
-        );
+    const ZERO: Self = 0.0;
+    fn decode_to(bytes: &[u8], big_endian: bool, out: &mut [Self]) {
+        let bytes = &bytes[..out.len() * Self::BYTES];
+        for (value, b) in out.iter_mut().zip(bytes.chunks_exact(Self::BYTES)) {
+            *value = f32::decode(b, big_endian);
+        }
     }
     fn from_array(data: ArrayData) -> Option<Vec<Self>> {
         match data {
@@ -103,13 +115,15 @@ impl Element for f32 {
 /// A complex value, stored as two consecutive floats (real, imaginary).
 impl Element for (f32, f32) {
     const BITS: usize = 64;
-    fn decode_into(bytes: &[u8], n: usize, big_endian: bool, out: &mut Vec<Self>) {
-        out.extend(bytes[..n * 8].chunks_exact(8).map(|b| {
-            (
+    const ZERO: Self = (0.0, 0.0);
+    fn decode_to(bytes: &[u8], big_endian: bool, out: &mut [Self]) {
+        let bytes = &bytes[..out.len() * 8];
+        for (value, b) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+            *value = (
                 f32::decode(&b[..4], big_endian),
                 f32::decode(&b[4..], big_endian),
-            )
-        }));
+            );
+        }
     }
     fn from_array(data: ArrayData) -> Option<Vec<Self>> {
         match data {

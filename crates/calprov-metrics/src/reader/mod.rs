@@ -19,6 +19,7 @@ use crate::Error;
 mod canonical;
 mod columns;
 mod decode;
+mod fused_arrays;
 mod guard;
 mod ism_cells;
 mod ssm;

@@ -89,6 +89,12 @@ impl<'t> SsmColumn<'t> {
             && !casacure::ssm::is_direct_array(self.desc)
     }
 
+    /// Bytes of the column's array file, `table.f0i` (0 without one): every defined cell's
+    /// elements lie there.
+    pub(super) fn array_file_bytes(&self) -> usize {
+        self.f0i.map_or(0, <[u8]>::len)
+    }
+
     /// Calls `visit(row, cell)` for every row in `start..end`, with the cell's `cell_size`
     /// bytes borrowed from the mapped data file.
     pub(super) fn for_each_cell(
@@ -216,6 +222,9 @@ impl<'t> SsmColumn<'t> {
             name: &self.desc.name,
             element_bits,
             dims: Vec::with_capacity(4),
+            dims_stored: [0; 8],
+            nelem: 0,
+            data_bytes: 0,
         })
     }
 
@@ -259,7 +268,23 @@ struct ArrayRecords<'t> {
     big_endian: bool,
     name: &'t str,
     element_bits: usize,
+    /// The last record's shape, as decoded and as stored, and what it implies: every cell of
+    /// a column CASA wrote has the same shape, so each record's dims are compared with the
+    /// last one's bytes instead of decoded and multiplied again. Starts as a 0-dim record's.
     dims: Vec<u32>,
+    dims_stored: [u32; 8],
+    nelem: usize,
+    data_bytes: usize,
+}
+
+/// Whether `stored` (a record's dims, as stored) holds `words` (their raw words), compared
+/// word by word: a call to `memcmp` for eight bytes cost more than decoding them.
+fn stored_dims_are(stored: &[u8], words: &[u32]) -> bool {
+    stored.len() == 4 * words.len()
+        && stored
+            .chunks_exact(4)
+            .zip(words)
+            .all(|(b, w)| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) == *w)
 }
 
 impl ArrayRecords<'_> {
@@ -298,22 +323,29 @@ impl ArrayRecords<'_> {
                 self.name
             ));
         }
-        self.dims.clear();
-        let mut nelem: usize = if ndim == 0 { 0 } else { 1 };
-        for _ in 0..ndim {
-            let d = read_u32(f0i, p, self.big_endian).ok_or_else(bad)?;
-            p += 4;
-            self.dims.push(d);
-            nelem = nelem.checked_mul(d as usize).ok_or_else(bad)?;
+        let stored = f0i.get(p..p + 4 * ndim).ok_or_else(bad)?;
+        if !stored_dims_are(stored, &self.dims_stored[..self.dims.len()]) {
+            self.dims.clear();
+            let mut nelem: usize = if ndim == 0 { 0 } else { 1 };
+            for d in stored.chunks_exact(4) {
+                let d = read_u32(d, 0, self.big_endian).ok_or_else(bad)?;
+                self.dims.push(d);
+                nelem = nelem.checked_mul(d as usize).ok_or_else(bad)?;
+            }
+            self.data_bytes = nelem
+                .checked_mul(self.element_bits)
+                .map(|bits| bits.div_ceil(8))
+                .ok_or_else(bad)?;
+            self.nelem = nelem;
+            for (word, b) in self.dims_stored.iter_mut().zip(stored.chunks_exact(4)) {
+                *word = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+            }
         }
-        let bytes = nelem
-            .checked_mul(self.element_bits)
-            .map(|bits| bits.div_ceil(8))
-            .ok_or_else(bad)?;
+        p += 4 * ndim;
         let data = f0i
-            .get(p..p.checked_add(bytes).ok_or_else(bad)?)
+            .get(p..p.checked_add(self.data_bytes).ok_or_else(bad)?)
             .ok_or_else(bad)?;
-        visit(row, &self.dims, nelem, data)
+        visit(row, &self.dims, self.nelem, data)
     }
 }
 

@@ -36,12 +36,41 @@ fn tables(dir: &Path) -> Vec<PathBuf> {
     tables
 }
 
+/// A synthetic table written again with cells of other shapes part-way: row 68,000's CPARAM
+/// with three cells (the third read chunk) and row 40,000's FLAG undefined (the second). The
+/// parallel read decodes a table whose cells all have row 0's shape in place; this one it
+/// must give up on and read as the general path does.
+fn table_of_varying_shapes(dir: &Path) -> PathBuf {
+    use casacure::record::{ArrayData, ArrayValue, RecordValue};
+    let uniform = dir.join("uniform");
+    write_synthetic_caltable(&uniform, &SyntheticSpec::gain(70_001)).unwrap();
+    let (table, _) = open_table(&uniform).unwrap();
+    let names = table.colnames();
+    let mut columns: Vec<Vec<RecordValue>> = (0..names.len())
+        .map(|c| table.getcol(c, 0, table.nrows()).unwrap())
+        .collect();
+    let at = |name: &str| names.iter().position(|n| n == name).unwrap();
+    columns[at("CPARAM")][68_000] = RecordValue::Array(ArrayValue {
+        shape: vec![3, 1],
+        data: ArrayData::Complex(vec![(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)]),
+    });
+    columns[at("FLAG")][40_000] = RecordValue::Array(ArrayValue {
+        shape: vec![],
+        data: ArrayData::Bool(Vec::new()),
+    });
+    let varying = dir.join("varying");
+    casacure::create_table(&varying, &table.dat.desc, &columns).unwrap();
+    varying
+}
+
 /// The solution's array columns read in one walk are what each column's own walk reads,
 /// layout included, in parallel or not.
 #[test]
 fn one_walk_over_the_array_columns_reads_what_a_walk_per_column_reads() {
     let dir = tempfile::tempdir().unwrap();
-    for path in tables(dir.path()) {
+    let mut tables = tables(dir.path());
+    tables.push(table_of_varying_shapes(dir.path()));
+    for path in tables {
         let (table, _) = open_table(&path).unwrap();
         let n_rows = usize::try_from(table.nrows()).unwrap();
         for parallel in [false, true] {
