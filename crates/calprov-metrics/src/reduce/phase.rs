@@ -12,7 +12,7 @@
 //! How: with `n = min(|y|, |x|)` and `d = max(|y|, |x|)`, `atan(n / d)` is `atan(u)` with
 //! `u = n / d` when `n <= tan(pi/8) d`, else `pi/4 + atan(u)` with `u = (n - d) / (n + d)`;
 //! either way `|u| <= tan(pi/8)` after one division. There `atan(u) = u P(u^2)`, `P` of
-//! degree 11 (a Chebyshev fit, 200-bit mpmath, maximum error 1.3e-18 relative). The octant
+//! degree 11 (a Chebyshev fit, 120-bit mpmath, maximum error 1.3e-18 relative). The octant
 //! and the quadrant follow from which of `|y|`, `|x|` is larger and from the signs, by
 //! selects, not branches. Zeros together, infinities, NaN and magnitudes outside
 //! `(1e-300, 1e300)` go to the C library, so its special cases stay its own.
@@ -116,9 +116,10 @@ pub fn phases_deg(values: &[(f32, f32)], out: &mut Vec<f64>) {
         phases.copy_from_slice(&lanes);
     }
     for (phase, (re, im)) in phases.into_remainder().iter_mut().zip(cells.remainder()) {
-        *phase = phase_deg(f64::from(*re), f64::from(*im));
+        *phase = degrees(atan2_regular(f64::from(*im), f64::from(*re)));
     }
-    // The rare cells the lanes cannot compute (zero, infinite or NaN parts).
+    // The rare cells the series cannot compute (zero, infinite or NaN parts), wherever they
+    // are.
     for (phase, (re, im)) in out.iter_mut().zip(values) {
         let (re, im) = (f64::from(*re), f64::from(*im));
         if !is_regular(im, re) {
