@@ -57,10 +57,10 @@ fn spwmap_text(input: &Input) -> Option<String> {
         .map(|m| serde_json::to_string(m).unwrap_or_default())
 }
 
-/// The solve of `caltable` current now (its latest), if any.
+/// The solve of `caltable` current now (its latest), if any. (`CAST`: see [`inputs_insert`].)
 pub(crate) fn current_solve(tx: &mut Tx<'_>, caltable: &str) -> Result<Option<SolveId>, Error> {
     tx.query_i64(
-        "SELECT max(id) FROM calprov_solves WHERE caltable_path = ?1",
+        "SELECT max(id) FROM calprov_solves WHERE caltable_path = CAST(?1 AS TEXT)",
         &[Cell::from(caltable)],
         "find the current solve",
     )
@@ -114,6 +114,10 @@ pub(crate) fn insert_solve(tx: &mut Tx<'_>, solve: &NewSolve<'_>) -> Result<Solv
 /// Each registered gaintable pins the solve of its path current before this one was added
 /// (the latest with a smaller id): a table solved with an earlier version of itself applied
 /// pins that earlier version. The MS (`vis`) pins nothing.
+///
+/// The path is compared as `CAST(? AS TEXT)`, not as the bare parameter: SQLite (built with
+/// STAT4) re-plans a statement whose indexed column is compared with a bound parameter every
+/// time the parameter changes, which recompiled this cached statement on every call.
 fn inputs_insert(id: SolveId, solve: &NewSolve<'_>) -> (String, Vec<Cell>) {
     const WIDTH: usize = 9;
     let mut values = Vec::with_capacity(solve.inputs.len() * WIDTH);
@@ -136,7 +140,7 @@ fn inputs_insert(id: SolveId, solve: &NewSolve<'_>) -> (String, Vec<Cell>) {
             let p = |n: usize| format!("?{}", k * WIDTH + n);
             format!(
                 "({}, {}, {}, {}, {}, {}, {}, {}, CASE WHEN {} = '{}' THEN \
-                 (SELECT max(s.id) FROM calprov_solves s WHERE s.caltable_path = {} AND s.id < {}) END, {})",
+                 (SELECT max(s.id) FROM calprov_solves s WHERE s.caltable_path = CAST({} AS TEXT) AND s.id < {}) END, {})",
                 p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8),
                 p(3), Role::Gaintable.name(), p(5), p(1), p(9)
             )

@@ -78,7 +78,7 @@ impl Registry {
         let action = "find the current solve";
         for candidate in lookup_candidates(caltable) {
             let rows = self.read_rows(
-                "SELECT max(id) FROM calprov_solves WHERE caltable_path = ?1",
+                "SELECT max(id) FROM calprov_solves WHERE caltable_path = CAST(?1 AS TEXT)",
                 &[Cell::from(candidate)],
                 action,
             )?;

@@ -8,7 +8,11 @@
 mod structure;
 
 use std::io::Read;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
+
+use rustix::fs::{Dir, Mode, OFlags};
+use rustix::io::Errno;
 
 use structure::{Implausible, check_ssm_file, check_table_dat};
 
@@ -92,36 +96,43 @@ pub(super) fn validate_files(path: &Path, contents: Contents) -> Result<TableFil
         path: path.to_path_buf(),
         reason: reason.to_owned(),
     };
-    let listing = match std::fs::read_dir(path) {
+    // The directory is opened once: listed through its descriptor, and its files opened
+    // relative to it (no walk of the whole path for each file).
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut listing = match rustix::fs::open(path, flags, Mode::empty()).and_then(Dir::new) {
         Ok(listing) => listing,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(Errno::NOENT) => {
             return Err(Error::Missing {
                 path: path.to_path_buf(),
             });
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
-            return Err(not_a_table("it is a file, not a table directory"));
-        }
-        Err(source) => return Err(io_error(path, ".", source)),
+        Err(Errno::NOTDIR) => return Err(not_a_table("it is a file, not a table directory")),
+        Err(errno) => return Err(io_error(path, ".", errno.into())),
     };
     let mut names = Vec::new();
     let mut has_dat = false;
     let mut has_lock = false;
-    for entry in listing {
-        let entry = entry.map_err(|source| io_error(path, ".", source))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for entry in listing.by_ref() {
+        let entry = entry.map_err(|errno| io_error(path, ".", errno.into()))?;
+        let name = entry.file_name().to_string_lossy();
         if name == "table.dat" {
             has_dat = true;
         } else if name == "table.lock" {
             has_lock = true;
         } else if name.starts_with("table.f") {
-            names.push(name);
+            names.push(name.into_owned());
         }
     }
+    let dir = TableDir {
+        path,
+        fd: listing
+            .fd()
+            .map_err(|errno| io_error(path, ".", errno.into()))?,
+    };
     if !has_dat {
         return Err(not_a_table("it has no table.dat"));
     }
-    let dat = read_table_dat(path)?;
+    let dat = read_table_dat(&dir)?;
     let big_endian = check_table_dat(&dat)
         .map_err(|Implausible(reason)| damaged(path, format!("table.dat: {reason}")))?;
     // Sorted, so that the files are read and checked in the same order everywhere.
@@ -133,19 +144,33 @@ pub(super) fn validate_files(path: &Path, contents: Contents) -> Result<TableFil
     let mut data = Vec::with_capacity(names.len());
     for name in names {
         let is_data_file = !name.ends_with('i') && name[7..].bytes().all(|b| b.is_ascii_digit());
-        let file = read_data_file(path, name, &mut whole_budget, big_endian, is_data_file)?;
+        let file = read_data_file(&dir, name, &mut whole_budget, big_endian, is_data_file)?;
         data.push(file);
     }
     let lock = match (contents, has_lock) {
-        (Contents::Whole, true) => read_lock(path),
+        (Contents::Whole, true) => read_lock(&dir),
         _ => None,
     };
     Ok(TableFiles { dat, data, lock })
 }
 
+/// A table directory being validated: its path (for errors) and its open descriptor.
+struct TableDir<'a> {
+    path: &'a Path,
+    fd: BorrowedFd<'a>,
+}
+
+impl TableDir<'_> {
+    /// Opens file `name` of the table for reading.
+    fn open(&self, name: &str) -> std::io::Result<std::fs::File> {
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        Ok(rustix::fs::openat(self.fd, name, flags, Mode::empty())?.into())
+    }
+}
+
 /// Reads `table.lock` when it is a plausibly sized file; `None` otherwise.
-fn read_lock(path: &Path) -> Option<Vec<u8>> {
-    let handle = std::fs::File::open(path.join("table.lock")).ok()?;
+fn read_lock(dir: &TableDir<'_>) -> Option<Vec<u8>> {
+    let handle = dir.open("table.lock").ok()?;
     let len = handle.metadata().ok()?.len();
     if len > MAX_LOCK_BYTES {
         return None;
@@ -156,9 +181,10 @@ fn read_lock(path: &Path) -> Option<Vec<u8>> {
 }
 
 /// Reads `table.dat`, checking that it is a plausibly sized file.
-fn read_table_dat(path: &Path) -> Result<Vec<u8>, Error> {
+fn read_table_dat(dir: &TableDir<'_>) -> Result<Vec<u8>, Error> {
+    let path = dir.path;
     let io = |source| io_error(path, "table.dat", source);
-    let mut handle = std::fs::File::open(path.join("table.dat")).map_err(io)?;
+    let mut handle = dir.open("table.dat").map_err(io)?;
     let meta = handle.metadata().map_err(io)?;
     if !meta.is_file() {
         return Err(Error::NotATable {
@@ -187,15 +213,16 @@ fn read_table_dat(path: &Path) -> Result<Vec<u8>, Error> {
 /// inside the reader), reads it whole while `whole_budget` allows, and checks a
 /// StandardStMan file's header and bucket index.
 fn read_data_file(
-    table: &Path,
+    dir: &TableDir<'_>,
     name: String,
     whole_budget: &mut u64,
     big_endian: Option<bool>,
     is_data_file: bool,
 ) -> Result<DataFile, Error> {
     use std::os::unix::fs::FileExt;
+    let table = dir.path;
     let io = |source| io_error(table, &name, source);
-    let mut handle = std::fs::File::open(table.join(&name)).map_err(io)?;
+    let mut handle = dir.open(&name).map_err(io)?;
     let len = handle.metadata().map_err(io)?.len();
     let bytes = if len <= *whole_budget {
         *whole_budget -= len;
