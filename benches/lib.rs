@@ -4,11 +4,6 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, params};
 
-/// The allocator of every bench: the one calprov's CLI and Python module ship with
-/// (docs/performance.md, "The allocator").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod copies;
 mod lineage_fixture;
 

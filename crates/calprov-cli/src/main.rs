@@ -19,12 +19,6 @@ use clap::Parser;
 use crate::args::Cli;
 use crate::exit::{CliError, Exit};
 
-/// The allocator: glibc's gives large freed blocks back to the system after every call and
-/// faults them in again on the next (about 6 MB per 100k-solution table tracked); mimalloc
-/// keeps them for reuse (docs/performance.md, "The allocator").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -25,13 +25,6 @@ mod same_process;
 
 use pyo3::pymodule;
 
-/// The allocator: glibc's gives large freed blocks back to the system after every call and
-/// faults them in again on the next (about 6 MB per 100k-solution table tracked); mimalloc
-/// keeps them for reuse (docs/performance.md, "The allocator").
-// Only the extension's own (Rust) allocations: Python's objects keep Python's allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// calprov's Rust extension: import `calprov` instead.
 #[pymodule]
 mod _calprov {
