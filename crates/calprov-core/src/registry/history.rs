@@ -207,3 +207,80 @@ pub(crate) fn insert_application(
     }
     Ok((id, unpinned))
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::{NewSolve, inputs_insert};
+    use crate::lineage::inputs::{Input, Role};
+    use crate::lineage::selection::Selection;
+
+    /// The inputs' INSERT, cached and run for solves of different caltables (what tracking
+    /// does call after call), is compiled once: SQLite does not re-plan it for each new path.
+    #[test]
+    fn the_inputs_insert_is_not_recompiled_for_each_new_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = calprov_schema::OpenOptions {
+            create: true,
+            ..calprov_schema::OpenOptions::default()
+        };
+        let mut conn =
+            calprov_schema::open_registry(&dir.path().join("r.sqlite3"), &options).unwrap();
+        calprov_schema::migrate(&mut conn, std::time::Duration::from_secs(5)).unwrap();
+        let selection = Selection::default();
+        for id in 1..=4i64 {
+            let caltable = format!("/cal/obs{id}_gacal");
+            let inputs = [
+                (
+                    Role::Vis,
+                    Input {
+                        path: Some("/data/obs.ms".to_owned()),
+                        ..Input::default()
+                    },
+                ),
+                (
+                    Role::Gaintable,
+                    Input {
+                        path: Some(format!("/cal/obs{id}_bpcal")),
+                        ..Input::default()
+                    },
+                ),
+            ];
+            let solve = NewSolve {
+                caltable: &caltable,
+                solved_at: 1.7e9,
+                origin: "tracked",
+                outcome: "tracked",
+                task: None,
+                params: None,
+                command: None,
+                casa_version: None,
+                version_step: None,
+                metrics: None,
+                source_ms: None,
+                selection: &selection,
+                cwd: None,
+                host: None,
+                inputs: &inputs,
+                groups: None,
+            };
+            conn.execute(
+                "INSERT INTO calprov_solves (id, caltable_path, solved_at, origin, outcome) \
+                 VALUES (?1, ?2, 1.7e9, 'tracked', 'tracked')",
+                rusqlite::params![id, caltable],
+            )
+            .unwrap();
+            let (sql, values) = inputs_insert(id, &solve);
+            let mut statement = conn.prepare_cached(&sql).unwrap();
+            statement
+                .execute(rusqlite::params_from_iter(values.iter()))
+                .unwrap();
+            assert_eq!(
+                statement.get_status(StatementStatus::RePrepare),
+                0,
+                "solve {id}"
+            );
+        }
+    }
+}
