@@ -184,21 +184,20 @@ const BUDGETS: &[Budget] = &[
         requires: None,
     },
     // A Python pipeline runs `calprov track` once per solve: the whole process may cost at
-    // most 2 ms more than `calprov --version`, measured as pairs of the two run back to back
-    // (the bench's `track_above_version`), so that the shared machine's drift between two
-    // benches does not count. The registry is on tmpfs, where a sync costs nothing, so the
+    // most 2 ms more than `calprov --version` (issue 10), measured as pairs of the two run back
+    // to back (the bench's `track_above_version`), so that the shared machine's drift between
+    // two benches does not count. The registry is on tmpfs, where a sync costs nothing, so the
     // budget holds calprov's own fixed cost; the same call on a disk (`track_sim_gacal_disk`,
-    // reported, not budgeted) adds the disk's four fsyncs (docs/performance.md).
-    // Above the issue's 2 ms (issue 10 stays open for it): a fresh process reads six tables
-    // (issue 12's fingerprint) and parses a schema with the PROV views (issue 13); it
-    // measures 3.0-3.4 ms above `--version` here.
+    // reported, not budgeted) adds the disk's four fsyncs (docs/performance.md). The reference
+    // is `--version` on the machine the budget was set on (1.58 ms; the issue's machine took
+    // 2 ms): where the same run's `--version` is slower, the machine is, and the limit scales.
     Budget {
         package: "calprov-cli",
         bench: "process",
         id: "cli_process/track_above_version",
-        limit_ms: 4.5,
+        limit_ms: 2.0,
         baseline: "cli_process/version",
-        reference_ms: 2.6,
+        reference_ms: 1.58,
         max_ratio: None,
         requires: None,
     },

@@ -16,12 +16,12 @@ use crate::{cargo, run_checked, workspace_root};
 /// The id printed with the budgets.
 pub const PYTHON_TRACK: &str = "python/track_after_solve/sim_gacal";
 
-/// The issue asks for 1 ms; the call measures 1.1-1.3 ms here (the fingerprint's six tables
-/// are most of it; issue 16 reports the figure against the issue's 1 ms). The limit leaves
-/// room for the shared machine's noise, no more.
-const LIMIT_MS: f64 = 1.5;
-/// The same-run baseline on the reference machine: Python reading every file of the table.
-const FLOOR_REFERENCE_MS: f64 = 0.52;
+/// The issue's 1 ms, scaled like every budget when the same run's floor shows a slower
+/// machine than the one the budget was set on.
+const LIMIT_MS: f64 = 1.0;
+/// The same-run baseline on the machine the budget was set on: Python reading every file of
+/// the table (0.15 ms; the call measured 0.60 ms beside it).
+const FLOOR_REFERENCE_MS: f64 = 0.15;
 
 /// The venv's Python, when it exists.
 fn venv_python(root: &Path) -> Option<PathBuf> {
