@@ -74,9 +74,9 @@ impl Rows {
 }
 
 /// Column indexes in name order.
-fn columns_by_name(names: impl Iterator<Item = String>) -> Vec<(usize, String)> {
-    let mut names: Vec<(usize, String)> = names.enumerate().collect();
-    names.sort_by(|a, b| a.1.cmp(&b.1));
+fn columns_by_name<S: AsRef<str>>(names: impl Iterator<Item = S>) -> Vec<(usize, S)> {
+    let mut names: Vec<(usize, S)> = names.enumerate().collect();
+    names.sort_by(|a, b| a.1.as_ref().cmp(b.1.as_ref()));
     names
 }
 
@@ -100,27 +100,29 @@ fn in_memory_rows(path: &Path, files: &TableFiles) -> Result<Option<Vec<u8>>, Er
         usize::try_from(n_rows).map_err(|_| damaged(path, "row count does not fit in memory"))?;
     files.check_row_count(path, rows)?;
     let mut out = Rows::new(n_rows);
-    let names = columns_by_name(dat.desc.columns.iter().map(|c| c.name.clone()));
+    let names = columns_by_name(dat.desc.columns.iter().map(|c| c.name.as_str()));
     for (col, name) in names {
-        let array_file = |_: &StandardStManFile, seq: u32| files.bytes(&format!("table.f{seq}i"));
+        let array_file = |_: &StandardStManFile, seq: u32| {
+            files.array_file(seq).and_then(|f| f.bytes.as_deref())
+        };
         let Some(ssm) = SsmColumn::resolve(&dat, &ssm_files, col, array_file) else {
             return Ok(None);
         };
         let (seq, _) = column_manager(&dat, col).unwrap_or_default();
-        let has_array_file = files.file(&format!("table.f{seq}i")).is_some();
+        let has_array_file = files.array_file(seq).is_some();
         if has_array_file && casacure::ssm::is_direct_array(ssm.desc) {
             // casacure tells a fixed-shape column stored by reference from one stored in
             // place by looking into the array file, which a parsed file does not hold.
             return Ok(None);
         }
-        out.column(&name);
+        out.column(name);
         if ssm.is_indirect_array() && ssm.desc.data_type != DataType::String {
             let Some(bits) = stored_element_bits(ssm.desc.data_type) else {
                 return Ok(None);
             };
             let big_endian = ssm.big_endian;
             let data_type = ssm.desc.data_type;
-            guarded(path, &name, || {
+            guarded(path, name, || {
                 ssm.for_each_array(bits, 0, rows, |row, dims, nelem, data| {
                     put_stored_array(data_type, dims, nelem, data, big_endian, &mut out.out)
                         .ok_or_else(|| {
@@ -133,7 +135,7 @@ fn in_memory_rows(path: &Path, files: &TableFiles) -> Result<Option<Vec<u8>>, Er
             let Some(read) = ssm_cells(&dat, &ssm_files, col, n_rows) else {
                 return Ok(None);
             };
-            out.cells(&guarded(path, &name, read)?);
+            out.cells(&guarded(path, name, read)?);
         }
     }
     Ok(Some(out.out))
@@ -286,7 +288,7 @@ fn check_array_records(
     let n_rows = usize::try_from(table.nrows()).unwrap_or(usize::MAX);
     // Without an array file (no rows, or only empty cells) there is no record to trust.
     let (seq, _) = table.column_manager(col);
-    if n_rows == 0 || files.file(&format!("table.f{seq}i")).is_none() {
+    if n_rows == 0 || files.array_file(seq).is_none() {
         return Ok(());
     }
     guarded(path, name, || {

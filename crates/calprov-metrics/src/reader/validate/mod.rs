@@ -8,10 +8,11 @@
 mod structure;
 
 use std::io::Read;
-use std::os::fd::BorrowedFd;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
-use rustix::fs::{Dir, Mode, OFlags};
+use rustix::fs::{Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
 use structure::{Implausible, check_ssm_file, check_table_dat};
@@ -25,6 +26,10 @@ const MAX_TABLE_DAT_BYTES: u64 = 16 << 20;
 /// read through the reader's mapped files instead (a subtable is a few kilobytes, and a
 /// hostile one must not make calprov allocate its size).
 const MAX_WHOLE_BYTES: u64 = 64 << 20;
+
+/// The buffer a table directory is listed into: a table's few entries fit in one
+/// `getdents64`; a larger directory takes more calls, never more memory.
+const LISTING_BUFFER_BYTES: usize = 2048;
 
 /// The largest `table.lock` read; casacore's are a few hundred bytes.
 const MAX_LOCK_BYTES: u64 = 1 << 20;
@@ -68,6 +73,12 @@ impl TableFiles {
         self.data.iter().find(|f| f.name == name)
     }
 
+    /// The array file of data manager `seq` (`table.f<seq>i`), if the table has it; found
+    /// without formatting its name (a subtable's digest asks once for each column).
+    pub fn array_file(&self, seq: u32) -> Option<&DataFile> {
+        self.data.iter().find(|f| is_array_file_of(&f.name, seq))
+    }
+
     /// The bytes of file `name`, when it exists and was read whole.
     pub fn bytes(&self, name: &str) -> Option<&[u8]> {
         self.file(name).and_then(|f| f.bytes.as_deref())
@@ -90,6 +101,21 @@ impl TableFiles {
     }
 }
 
+/// True when `name` is `table.f<seq>i`, spelled as `format!("table.f{seq}i")` spells it (no
+/// sign, no leading zero).
+fn is_array_file_of(name: &str, seq: u32) -> bool {
+    let Some(digits) = name
+        .strip_prefix("table.f")
+        .and_then(|rest| rest.strip_suffix('i'))
+    else {
+        return false;
+    };
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits.len() == 1 || !digits.starts_with('0'))
+        && digits.parse::<u32>() == Ok(seq)
+}
+
 /// Checks the table directory at `path` and its files, keeping what `contents` asks for.
 pub(super) fn validate_files(path: &Path, contents: Contents) -> Result<TableFiles, Error> {
     let not_a_table = |reason: &str| Error::NotATable {
@@ -97,10 +123,12 @@ pub(super) fn validate_files(path: &Path, contents: Contents) -> Result<TableFil
         reason: reason.to_owned(),
     };
     // The directory is opened once: listed through its descriptor, and its files opened
-    // relative to it (no walk of the whole path for each file).
+    // relative to it (no walk of the whole path for each file). It is listed into a buffer on
+    // the stack (`RawDir`): `Dir` allocates a name for every entry, and `verify --all` lists
+    // six directories per caltable.
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let mut listing = match rustix::fs::open(path, flags, Mode::empty()).and_then(Dir::new) {
-        Ok(listing) => listing,
+    let fd = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => fd,
         Err(Errno::NOENT) => {
             return Err(Error::Missing {
                 path: path.to_path_buf(),
@@ -112,22 +140,22 @@ pub(super) fn validate_files(path: &Path, contents: Contents) -> Result<TableFil
     let mut names = Vec::new();
     let mut has_dat = false;
     let mut has_lock = false;
-    for entry in listing.by_ref() {
+    let mut buf = [MaybeUninit::<u8>::uninit(); LISTING_BUFFER_BYTES];
+    let mut listing = RawDir::new(&fd, &mut buf);
+    while let Some(entry) = listing.next() {
         let entry = entry.map_err(|errno| io_error(path, ".", errno.into()))?;
-        let name = entry.file_name().to_string_lossy();
-        if name == "table.dat" {
+        let name = entry.file_name().to_bytes();
+        if name == b"table.dat" {
             has_dat = true;
-        } else if name == "table.lock" {
+        } else if name == b"table.lock" {
             has_lock = true;
-        } else if name.starts_with("table.f") {
-            names.push(name.into_owned());
+        } else if name.starts_with(b"table.f") {
+            names.push(String::from_utf8_lossy(name).into_owned());
         }
     }
     let dir = TableDir {
         path,
-        fd: listing
-            .fd()
-            .map_err(|errno| io_error(path, ".", errno.into()))?,
+        fd: fd.as_fd(),
     };
     if !has_dat {
         return Err(not_a_table("it has no table.dat"));
@@ -294,5 +322,35 @@ fn io_error(path: &Path, file: &str, source: std::io::Error) -> Error {
         path: path.to_path_buf(),
         file: file.to_owned(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_array_file_of;
+
+    #[test]
+    fn an_array_file_is_named_as_its_data_manager_formats_it() {
+        for seq in [0u32, 1, 7, 10, 123, u32::MAX] {
+            assert!(is_array_file_of(&format!("table.f{seq}i"), seq), "{seq}");
+            assert!(!is_array_file_of(&format!("table.f{seq}"), seq), "{seq}");
+            assert!(!is_array_file_of(
+                &format!("table.f{seq}i"),
+                seq.wrapping_add(1)
+            ));
+        }
+        for other in [
+            "table.f00i",
+            "table.f+1i",
+            "table.fi",
+            "table.f1ii",
+            "table.f 1i",
+            "table.dat",
+        ] {
+            assert!(
+                !is_array_file_of(other, 0) && !is_array_file_of(other, 1),
+                "{other}"
+            );
+        }
     }
 }
