@@ -13,6 +13,7 @@ it that way when CALPROV_CASACORE_PYTHON names a Python with python-casacore and
 """
 
 import json
+import math
 import pathlib
 import sys
 
@@ -68,8 +69,11 @@ def breakdown(path):
 
 
 def same(golden, ours, rel=1e-12):
-    """Equal JSON values: floats within `rel` of each other, everything else exactly."""
+    """Equal JSON values: floats within `rel` of each other (NaN equal to NaN, as the files'
+    text is), everything else exactly."""
     if isinstance(golden, float) and isinstance(ours, float):
+        if math.isnan(golden) or math.isnan(ours):
+            return math.isnan(golden) and math.isnan(ours)
         return golden == ours or abs(golden - ours) <= rel * max(abs(golden), abs(ours))
     if isinstance(golden, dict) and isinstance(ours, dict):
         return golden.keys() == ours.keys() and all(same(golden[k], ours[k], rel) for k in golden)
