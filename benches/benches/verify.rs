@@ -1,6 +1,6 @@
-//! `verify --all` on 10,000 tracked caltables (2,000 copies of each shared real table, their
-//! files hard-linked so the copies cost no disk), against the I/O floor of the same run:
-//! reading every file of every table from the page cache.
+//! `verify --all` on 10,000 tracked caltables (2,000 copies of each shared real table),
+//! against the I/O floor of the same run: reading every file of every table from the page
+//! cache.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 

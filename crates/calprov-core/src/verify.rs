@@ -62,9 +62,9 @@ pub fn verify(registry: &Registry, caltable: &str) -> Result<VerifyReport, Error
 /// Verifies many caltables, reading up to `jobs` tables at once (0: one per core), in
 /// batches; `on_done` is called after each table (for progress). Reports come back in the
 /// order given.
-pub fn verify_many(
+pub fn verify_many<'a>(
     registry: &Registry,
-    caltables: &[String],
+    caltables: &'a [String],
     jobs: usize,
     on_done: &(dyn Fn(&VerifyReport) + Sync),
 ) -> Result<Vec<VerifyReport>, Error> {
@@ -72,24 +72,39 @@ pub fn verify_many(
         .num_threads(jobs)
         .build()
         .map_err(|source| Error::Threads { jobs, source })?;
-    let mut reports = Vec::with_capacity(caltables.len());
-    for batch in caltables.chunks(BATCH) {
+    let load = |batch: &'a [String]| -> Result<(&'a [String], Vec<RecordedFingerprint>), Error> {
         let recorded = batch
             .iter()
             .map(|c| registry.recorded_fingerprint(c))
-            .collect::<Result<Vec<_>, _>>()?;
-        let checked: Vec<VerifyReport> = pool.install(|| {
-            batch
-                .par_iter()
-                .zip(&recorded)
-                .map(|(caltable, recorded)| {
-                    let report = check(caltable, recorded);
-                    on_done(&report);
-                    report
-                })
-                .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((batch, recorded))
+    };
+    let mut reports = Vec::with_capacity(caltables.len());
+    // Batch n is checked by the pool while batch n + 1's fingerprints load on this thread (a
+    // connection is not shared between threads), as backfill overlaps its reads and writes:
+    // loading them one batch after the other left a core idle for a tenth of `verify --all`.
+    let mut batches = caltables.chunks(BATCH);
+    let mut loaded = batches.next().map(load).transpose()?;
+    while let Some((batch, recorded)) = loaded.take() {
+        let mut checked = Vec::new();
+        let mut next = Ok(None);
+        pool.in_place_scope(|scope| {
+            let checked = &mut checked;
+            scope.spawn(move |_| {
+                *checked = batch
+                    .par_iter()
+                    .zip(&recorded)
+                    .map(|(caltable, recorded)| {
+                        let report = check(caltable, recorded);
+                        on_done(&report);
+                        report
+                    })
+                    .collect();
+            });
+            next = batches.next().map(load).transpose();
         });
         reports.extend(checked);
+        loaded = next?;
     }
     Ok(reports)
 }

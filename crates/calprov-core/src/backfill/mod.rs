@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::registry::backfill::BackfillRow;
+use crate::registry::object_text;
 use crate::{Error, Registry, unix_now};
 
 pub mod ms_path;
@@ -320,12 +321,23 @@ fn read_one(
             Value::String(calprov_casa::VersionStep::CaltableKeyword.name().to_owned()),
         );
     }
+    // Rendered here, in the pool: the writer thread stores the text twice (the caltable's row
+    // and its solve) and no longer frees the value's many small allocations across threads.
+    let metrics = match object_text(&candidate.path, "quality_metrics", &value) {
+        Ok(text) => text,
+        Err(err) => {
+            item.status = BackfillStatus::Unreadable;
+            item.reason = Some(crate::chain(&err));
+            return (item, None);
+        }
+    };
+    drop(value);
     let row = BackfillRow {
         path: candidate.path.clone(),
         solved_at: candidate.created_at.unwrap_or(now),
         source_ms: item.source_ms.clone(),
         casa_version: item.casa_version.clone(),
-        metrics: value,
+        metrics,
         groups: extracted.groups,
     };
     (item, Some(row))

@@ -4,11 +4,10 @@
 use std::path::Path;
 
 use calprov_metrics::fingerprint::Group;
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use super::Registry;
 use super::history::{NewSolve, insert_solve};
-use super::rows::object_text;
 use crate::Error;
 use crate::backfill::{Candidate, ORIGIN_BACKFILL};
 use crate::lineage::inputs::{Role, vis_input};
@@ -27,7 +26,8 @@ pub(crate) struct BackfillRow {
     pub(crate) solved_at: f64,
     pub(crate) source_ms: Option<String>,
     pub(crate) casa_version: Option<String>,
-    pub(crate) metrics: Value,
+    /// The quality metrics as JSON text (an object), rendered where the table was read.
+    pub(crate) metrics: String,
     pub(crate) groups: Vec<Group>,
 }
 
@@ -93,7 +93,6 @@ impl Registry {
         let no_params = Map::new();
         let selection = Selection::from_params(&no_params);
         for row in rows {
-            let metrics = object_text(&row.path, "quality_metrics", &row.metrics)?;
             let changed = tx.execute(
                 &format!(
                     "UPDATE caltables SET source_ms_path = ?2, solver_version = ?3, \
@@ -103,7 +102,7 @@ impl Registry {
                     Cell::from(row.path.as_str()),
                     Cell::from(row.source_ms.as_deref()),
                     Cell::from(row.casa_version.as_deref()),
-                    Cell::from(metrics),
+                    Cell::from(row.metrics.as_str()),
                 ],
                 "write backfilled provenance",
             )?;

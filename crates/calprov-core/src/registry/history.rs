@@ -24,7 +24,9 @@ pub(crate) struct NewSolve<'a> {
     pub(crate) command: Option<&'a str>,
     pub(crate) casa_version: Option<&'a str>,
     pub(crate) version_step: Option<&'a str>,
-    pub(crate) metrics: Option<&'a Value>,
+    /// The quality metrics as JSON text (rendered once: backfill and tracking store the same
+    /// text in the caltable's row).
+    pub(crate) metrics: Option<&'a str>,
     pub(crate) source_ms: Option<&'a str>,
     pub(crate) selection: &'a Selection,
     pub(crate) cwd: Option<&'a str>,
@@ -83,7 +85,7 @@ pub(crate) fn insert_solve(tx: &mut Tx<'_>, solve: &NewSolve<'_>) -> Result<Solv
             Cell::from(solve.command),
             Cell::from(solve.casa_version),
             Cell::from(solve.version_step),
-            Cell::from(json_text(solve.metrics)),
+            Cell::from(solve.metrics),
             Cell::from(solve.source_ms),
             Cell::from(selection),
             Cell::from(solve.cwd),

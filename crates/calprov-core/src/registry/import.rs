@@ -58,7 +58,8 @@ impl Registry {
                 metrics: metrics_text,
             } = row;
             let params = parse(params_text).filter(Value::is_object);
-            let metrics = parse(metrics_text);
+            // Parsed and rendered again: Python's `NaN` tokens are stored as standard JSON.
+            let metrics = parse(metrics_text).map(|m| m.to_string());
             let empty = serde_json::Map::new();
             let object = params.as_ref().and_then(Value::as_object).unwrap_or(&empty);
             let mut inputs = vec![(Role::Vis, vis_input(ms.as_deref(), object, None))];
@@ -89,7 +90,7 @@ impl Registry {
                     command: command.as_deref(),
                     casa_version: version.as_deref(),
                     version_step: None,
-                    metrics: metrics.as_ref(),
+                    metrics: metrics.as_deref(),
                     source_ms: ms.as_deref(),
                     selection: &Selection::from_params(object),
                     cwd: None,

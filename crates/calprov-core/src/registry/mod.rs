@@ -11,6 +11,7 @@ mod plans;
 mod queries;
 mod report;
 mod rows;
+pub(crate) use rows::object_text;
 mod streams;
 mod walks;
 mod writes;

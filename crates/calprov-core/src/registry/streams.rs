@@ -41,6 +41,31 @@ impl Registry {
         sql: &str,
         params: &[Cell],
         action: &'static str,
+        visit: impl FnMut(RowRef<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.each_row(sql, params, action, Arrival::Streamed, visit)
+    }
+
+    /// [`for_each_row`](Self::for_each_row) for a result the caller keeps anyway (a walk's
+    /// level): on a server the rows arrive all at once, the PostgreSQL client's runtime
+    /// entered once for them rather than once a row, which was half the client's time on a
+    /// walk of 10,000 rows. The same on a file.
+    pub(crate) fn for_each_row_at_once(
+        &self,
+        sql: &str,
+        params: &[Cell],
+        action: &'static str,
+        visit: impl FnMut(RowRef<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.each_row(sql, params, action, Arrival::AtOnce, visit)
+    }
+
+    fn each_row(
+        &self,
+        sql: &str,
+        params: &[Cell],
+        action: &'static str,
+        arrival: Arrival,
         mut visit: impl FnMut(RowRef<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         match &self.backend {
@@ -60,15 +85,25 @@ impl Registry {
                 use postgres::fallible_iterator::FallibleIterator;
                 let target = &connection.target;
                 connection.with_statement(sql, action, |client, statement, failed| {
-                    let mut rows = client
-                        .query_raw(statement, crate::sql::pg_params(params))
-                        .map_err(failed)?;
-                    while let Some(row) = rows.next().map_err(failed)? {
+                    let mut visit_row = |row: &postgres::Row| {
                         visit(RowRef::Postgres {
-                            row: &row,
+                            row,
                             target,
                             action,
-                        })?;
+                        })
+                    };
+                    let params = crate::sql::pg_params(params);
+                    match arrival {
+                        Arrival::Streamed => {
+                            let mut rows = client.query_raw(statement, params).map_err(failed)?;
+                            while let Some(row) = rows.next().map_err(failed)? {
+                                visit_row(&row)?;
+                            }
+                        }
+                        Arrival::AtOnce => {
+                            let rows = client.query(statement, &params).map_err(failed)?;
+                            rows.iter().try_for_each(visit_row)?;
+                        }
                     }
                     Ok(())
                 })
@@ -145,4 +180,13 @@ impl Registry {
             busy_timeout: self.busy_timeout,
         })
     }
+}
+
+/// How a query's rows reach the caller on a server.
+#[derive(Clone, Copy)]
+enum Arrival {
+    /// One at a time as they arrive: memory stays one row.
+    Streamed,
+    /// All of them, then visited.
+    AtOnce,
 }

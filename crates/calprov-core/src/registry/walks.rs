@@ -46,7 +46,7 @@ impl Registry {
     ) -> Result<(), Error> {
         let runs = Cell::from(id_runs(frontier));
         for (sql, user) in &walk_queries(self.dialect(), detail) {
-            self.for_each_row(
+            self.for_each_row_at_once(
                 sql,
                 std::slice::from_ref(&runs),
                 "walk the lineage",

@@ -175,7 +175,13 @@ pub(crate) fn from_sqlite_value(value: ValueRef<'_>) -> Cell {
         ValueRef::Null => Cell::Null,
         ValueRef::Integer(v) => Cell::Integer(v),
         ValueRef::Real(v) => Cell::Real(v),
-        ValueRef::Text(v) => Cell::Text(String::from_utf8_lossy(v).into_owned()),
+        // `from_utf8` checks a word at a time; the lossy conversion walks every byte, and a
+        // solve's metrics text is kilobytes. Invalid text (written by another program) still
+        // reads, lossily.
+        ValueRef::Text(v) => Cell::Text(match std::str::from_utf8(v) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(v).into_owned(),
+        }),
         ValueRef::Blob(v) => Cell::Blob(v.to_vec()),
     }
 }

@@ -137,6 +137,7 @@ fn append_solve(tx: &mut Tx<'_>, record: &Record<'_>, outcome: &str) -> Result<(
     }
     let caltable = normalize_to_string(Path::new(record.caltable));
     let cwd_text = cwd.map(|c| c.to_string_lossy().into_owned());
+    let metrics_text = provenance.quality_metrics.as_ref().map(Value::to_string);
     insert_solve(
         tx,
         &NewSolve {
@@ -149,7 +150,7 @@ fn append_solve(tx: &mut Tx<'_>, record: &Record<'_>, outcome: &str) -> Result<(
             command: provenance.solver_command.as_deref(),
             casa_version: provenance.solver_version.as_deref(),
             version_step: record.version_step.map(VersionStep::name),
-            metrics: provenance.quality_metrics.as_ref(),
+            metrics: metrics_text.as_deref(),
             source_ms: provenance.source_ms_path.as_deref(),
             selection: &Selection::from_params(params),
             cwd: cwd_text.as_deref(),

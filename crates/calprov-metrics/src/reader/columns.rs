@@ -6,12 +6,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use casacure::Table;
 use casacure::record::{DataType, RecordValue};
 use rayon::prelude::*;
 
 use super::decode::{Element, Scalar};
 use super::guard::{WalkError, guarded};
+use super::source::TableSource;
 use super::ssm::{self, Sink, SsmColumn};
 use super::validate::damaged;
 use crate::Error;
@@ -29,7 +29,7 @@ pub(super) struct CellLayout<'a> {
 /// One open table and how to read it.
 pub(super) struct ColumnReader<'t> {
     pub(super) path: &'t Path,
-    pub(super) table: &'t Table,
+    pub(super) table: &'t TableSource<'t>,
     pub(super) n_rows: usize,
     pub(super) parallel: bool,
     names: Vec<String>,
@@ -57,7 +57,12 @@ const KEY_COLUMNS: [(&str, DataType); 6] = [
 ];
 
 impl<'t> ColumnReader<'t> {
-    pub(super) fn new(path: &'t Path, table: &'t Table, n_rows: usize, parallel: bool) -> Self {
+    pub(super) fn new(
+        path: &'t Path,
+        table: &'t TableSource<'t>,
+        n_rows: usize,
+        parallel: bool,
+    ) -> Self {
         Self {
             path,
             table,
@@ -73,10 +78,7 @@ impl<'t> ColumnReader<'t> {
     pub(super) fn key_columns(&self) -> Result<KeyColumns, Error> {
         let mut fused: Vec<(usize, SsmColumn<'_>)> = Vec::new();
         for (i, (name, data_type)) in KEY_COLUMNS.iter().enumerate() {
-            let Some(ssm) = self
-                .column(name)
-                .and_then(|col| SsmColumn::find(self.table, col))
-            else {
+            let Some(ssm) = self.column(name).and_then(|col| self.table.ssm(col)) else {
                 continue;
             };
             let shares = fused
@@ -146,7 +148,7 @@ impl<'t> ColumnReader<'t> {
         let Some(col) = self.column(name) else {
             return Ok(None);
         };
-        let fast = SsmColumn::find(self.table, col).filter(|c| {
+        let fast = self.table.ssm(col).filter(|c| {
             c.desc.data_type == T::DATA_TYPE
                 && matches!(c.desc.kind, casacure::tabledesc::ColumnKind::Scalar(_))
         });
@@ -180,9 +182,8 @@ impl<'t> ColumnReader<'t> {
     }
 
     fn scalars_generic<T: Scalar>(&self, col: usize, name: &str) -> Result<Vec<T>, Error> {
-        let cells = guarded(self.path, name, || {
-            self.table.getcol(col, 0, self.n_rows as u64)
-        })?;
+        let table = self.table.table()?;
+        let cells = guarded(self.path, name, || table.getcol(col, 0, self.n_rows as u64))?;
         if cells.len() != self.n_rows {
             return Err(damaged(
                 self.path,
@@ -212,8 +213,7 @@ impl<'t> ColumnReader<'t> {
         let Some(col) = self.column(name) else {
             return Ok(None);
         };
-        let Some(ssm) = SsmColumn::find(self.table, col).filter(SsmColumn::is_indirect_array)
-        else {
+        let Some(ssm) = self.table.ssm(col).filter(SsmColumn::is_indirect_array) else {
             return self.arrays_generic(col, name, layout).map(Some);
         };
         let want_layout = layout.is_some();
@@ -267,7 +267,7 @@ impl<'t> ColumnReader<'t> {
         for (i, (name, data_type)) in wanted.iter().enumerate() {
             let Some(ssm) = self
                 .column(name)
-                .and_then(|col| SsmColumn::find(self.table, col))
+                .and_then(|col| self.table.ssm(col))
                 .filter(|c| c.is_indirect_array() && c.desc.data_type == *data_type)
             else {
                 continue;
@@ -339,9 +339,8 @@ impl<'t> ColumnReader<'t> {
         name: &str,
         layout: Option<CellLayout<'_>>,
     ) -> Result<Vec<T>, Error> {
-        let cells = guarded(self.path, name, || {
-            self.table.getcol(col, 0, self.n_rows as u64)
-        })?;
+        let table = self.table.table()?;
+        let cells = guarded(self.path, name, || table.getcol(col, 0, self.n_rows as u64))?;
         let mut out = Vec::with_capacity(cells.len() * 2);
         let mut seen = BTreeSet::new();
         let mut row_cells = Vec::with_capacity(cells.len());

@@ -1,6 +1,7 @@
 //! The one module that touches the table reader (`casacure`), so it can be replaced. This
-//! file orchestrates one read; `columns` reads columns (through `ssm`'s fast walk or the
-//! generic path) and `decode` decodes their cells.
+//! file orchestrates one read; `source` opens the table (a small one parsed from its files in
+//! memory, `in_memory`), `columns` reads columns (through `ssm`'s fast walk or the generic
+//! path) and `decode` decodes their cells.
 //!
 //! Every call into the reader is guarded twice. Before: `validate` checks the files the
 //! reader would trust (sizes, row count against data size) because a garbled `table.dat` can
@@ -11,8 +12,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use casacure::Table;
 use casacure::record::RecordValue;
+use casacure::table::TableDat;
 
 use crate::Error;
 
@@ -21,7 +22,9 @@ mod columns;
 mod decode;
 mod fused_arrays;
 mod guard;
+mod in_memory;
 mod ism_cells;
+mod source;
 mod ssm;
 mod subtables;
 #[cfg(test)]
@@ -30,8 +33,8 @@ mod validate;
 
 use canonical::description_digest;
 use columns::{CellLayout, ColumnReader};
-use guard::guarded;
-use validate::{Contents, TableFiles, damaged, validate_files};
+use source::TableSource;
+use validate::damaged;
 
 /// The columns of a caltable that the metrics need, decoded into flat vectors.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -150,12 +153,30 @@ pub fn read_caltable(path: &Path) -> Result<CaltableColumns, Error> {
 /// [`read_caltable`] with the parallelism forced (`Some`) or chosen by size (`None`); the
 /// columns read do not depend on it.
 pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<CaltableColumns, Error> {
+    read_columns(path, parallel, source::MAIN_WHOLE_BYTES)
+}
+
+/// [`read_caltable_with`] through casacure's mapped files whatever the table's size (a small
+/// table is otherwise parsed from its files in memory): the fuzz targets and tests compare the
+/// two.
+#[doc(hidden)]
+pub fn read_caltable_mapped(path: &Path, parallel: Option<bool>) -> Result<CaltableColumns, Error> {
+    read_columns(path, parallel, 0)
+}
+
+/// [`read_caltable_with`], the table read into memory when its data files total at most
+/// `whole_bytes` (0: through casacure's mapped files).
+fn read_columns(
+    path: &Path,
+    parallel: Option<bool>,
+    whole_bytes: u64,
+) -> Result<CaltableColumns, Error> {
     let span = tracing::debug_span!("read_caltable", path = %path.display());
     let _entered = span.enter();
-    let (table, files) = open_table(path)?;
+    let table = TableSource::open_within(path, whole_bytes)?;
     let n_rows = usize::try_from(table.nrows())
         .map_err(|_| damaged(path, "row count does not fit in memory"))?;
-    files.check_row_count(path, n_rows)?;
+    table.files.check_row_count(path, n_rows)?;
     let parallel = parallel.unwrap_or(n_rows >= crate::PARALLEL_THRESHOLD);
     let reader = ColumnReader::new(path, &table, n_rows, parallel);
     let keys = reader.key_columns()?;
@@ -180,22 +201,14 @@ pub fn read_caltable_with(path: &Path, parallel: Option<bool>) -> Result<Caltabl
         fparam: arrays.fparam,
         row_cells,
         cell_shapes,
-        keywords: read_keywords(&table),
-        description: description_digest(&table.dat.desc),
-        subtables: subtables::digests(path, &table.dat.desc.keywords),
+        keywords: read_keywords(table.dat()),
+        description: description_digest(&table.dat().desc),
+        subtables: subtables::digests(path, &table.dat().desc.keywords),
     })
 }
 
-/// Validates the table's files, then opens it through the reader (which maps the data
-/// files itself: a main table can be gigabytes).
-fn open_table(path: &Path) -> Result<(Table, TableFiles), Error> {
-    let files = validate_files(path, Contents::Sizes)?;
-    let table = guarded(path, "open", || Table::open(path, true))?;
-    Ok((table, files))
-}
-
-fn read_keywords(table: &Table) -> Keywords {
-    let keywords = &table.dat.desc.keywords;
+fn read_keywords(dat: &TableDat) -> Keywords {
+    let keywords = &dat.desc.keywords;
     let text = |name: &str| match keywords.get(name) {
         Some(RecordValue::String(s)) => Some(s.clone()),
         _ => None,
@@ -210,7 +223,8 @@ fn read_keywords(table: &Table) -> Keywords {
 
 /// Opens the table and reads its keywords only (no column data).
 pub fn read_keywords_only(path: &Path) -> Result<Keywords, Error> {
-    open_table(path).map(|(table, _)| read_keywords(&table))
+    // Sizes only: the keywords need no column data.
+    TableSource::open_within(path, 0).map(|table| read_keywords(table.dat()))
 }
 
 /// The files of a table directory, for the I/O-floor baseline of the benches.

@@ -12,14 +12,15 @@ use casacure::Table;
 use casacure::columnset::DataManagerBlob;
 use casacure::record::{DataType, RecordValue, TableRecord};
 use casacure::ssm::StandardStManFile;
-use casacure::table::{TableDat, TableDatError, parse_table_dat};
+use casacure::table::TableDat;
 use casacure::tabledesc::ColumnKind;
 
 use super::canonical::{put_stored_array, put_value, subtable_name};
 use super::guard::{WalkError, guarded};
+use super::in_memory::InMemory;
 use super::ism_cells::ism_cells;
 use super::ssm::{SsmColumn, column_manager};
-use super::validate::{Contents, TableFiles, damaged, validate_files};
+use super::validate::{Contents, SUBTABLE_WHOLE_BYTES, TableFiles, damaged, validate_files};
 use crate::Error;
 use crate::fingerprint::digest_bytes;
 
@@ -42,7 +43,7 @@ pub(super) fn digests(path: &Path, keywords: &TableRecord) -> BTreeMap<String, S
 
 /// The digest of one subtable: its row count, then each column (by name) and its cells.
 fn rows_digest(path: &Path) -> Result<String, Error> {
-    let files = validate_files(path, Contents::Whole)?;
+    let files = validate_files(path, Contents::Whole(SUBTABLE_WHOLE_BYTES))?;
     match in_memory_rows(path, &files)? {
         Some(rows) => Ok(digest_bytes(&rows)),
         None => opened_rows(path, &files).map(|rows| digest_bytes(&rows)),
@@ -80,25 +81,19 @@ fn columns_by_name<S: AsRef<str>>(names: impl Iterator<Item = S>) -> Vec<(usize,
     names
 }
 
-/// The rows of a subtable whose every data manager is StandardStMan, parsed from the files
-/// [`validate_files`] read; `None` when it has another manager, a file too large to have been
-/// read whole, or a column type only casacure's generic path reads.
+/// The rows of a subtable that [`InMemory`] can parse from the files [`validate_files`] read;
+/// `None` when it cannot, or when a column has a type only casacure's generic path reads.
 fn in_memory_rows(path: &Path, files: &TableFiles) -> Result<Option<Vec<u8>>, Error> {
-    if files.data.iter().any(|f| f.bytes.is_none()) {
-        return Ok(None);
-    }
-    let dat = guarded(path, "open", || parse_table_dat(&files.dat))?;
-    let Some(ssm_files) = parse_ssm_files(path, &dat, files)? else {
+    let Some(InMemory {
+        dat,
+        ssm_files,
+        n_rows,
+    }) = InMemory::parse(path, files)?
+    else {
         return Ok(None);
     };
-    // As casacure's open does: the lock file's row count, when it has one, is the current one.
-    let n_rows = match files.lock.as_deref().and_then(synced_row_count) {
-        Some(n) if n != 0 => n,
-        _ => dat.header.nrow,
-    };
-    let rows =
-        usize::try_from(n_rows).map_err(|_| damaged(path, "row count does not fit in memory"))?;
-    files.check_row_count(path, rows)?;
+    // `InMemory::parse` checked that the row count fits the data.
+    let rows = usize::try_from(n_rows).unwrap_or(0);
     let mut out = Rows::new(n_rows);
     let names = columns_by_name(dat.desc.columns.iter().map(|c| c.name.as_str()));
     for (col, name) in names {
@@ -108,13 +103,6 @@ fn in_memory_rows(path: &Path, files: &TableFiles) -> Result<Option<Vec<u8>>, Er
         let Some(ssm) = SsmColumn::resolve(&dat, &ssm_files, col, array_file) else {
             return Ok(None);
         };
-        let (seq, _) = column_manager(&dat, col).unwrap_or_default();
-        let has_array_file = files.array_file(seq).is_some();
-        if has_array_file && casacure::ssm::is_direct_array(ssm.desc) {
-            // casacure tells a fixed-shape column stored by reference from one stored in
-            // place by looking into the array file, which a parsed file does not hold.
-            return Ok(None);
-        }
         out.column(name);
         if ssm.is_indirect_array() && ssm.desc.data_type != DataType::String {
             let Some(bits) = stored_element_bits(ssm.desc.data_type) else {
@@ -141,36 +129,6 @@ fn in_memory_rows(path: &Path, files: &TableFiles) -> Result<Option<Vec<u8>>, Er
     Ok(Some(out.out))
 }
 
-/// The row count of the last sync record in a `table.lock` (casacore's `TableLockData`:
-/// the framed string `sync`, a big-endian version, then the count as a 32-bit (version 1) or
-/// 64-bit (version 2) number), as casacure's `lock_sync_nrrow` reads it, but never reading
-/// past the end of a truncated file.
-fn synced_row_count(lock: &[u8]) -> Option<u64> {
-    let word = |at: usize| -> Option<[u8; 4]> { lock.get(at..at.checked_add(4)?)?.try_into().ok() };
-    let mut found = None;
-    for at in 4..lock.len() {
-        if lock.get(at - 4..at + 4) != Some(b"\0\0\0\x04sync".as_slice()) {
-            continue;
-        }
-        let Some(version) = word(at + 4).map(u32::from_be_bytes) else {
-            break;
-        };
-        let count = match version {
-            1 => word(at + 8).map(|w| u64::from(u32::from_be_bytes(w))),
-            2 => lock
-                .get(at + 8..at + 16)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes),
-            _ => continue,
-        };
-        match count {
-            Some(count) => found = Some(count),
-            None => break,
-        }
-    }
-    found
-}
-
 /// Bits a stored element of an indirect array takes, for the types read in memory.
 fn stored_element_bits(data_type: DataType) -> Option<usize> {
     match data_type {
@@ -182,32 +140,6 @@ fn stored_element_bits(data_type: DataType) -> Option<usize> {
         DataType::DComplex => Some(128),
         _ => None,
     }
-}
-
-/// Each StandardStMan data file parsed from memory; `None` when a data manager is another.
-fn parse_ssm_files(
-    path: &Path,
-    dat: &TableDat,
-    files: &TableFiles,
-) -> Result<Option<Vec<(u32, StandardStManFile)>>, Error> {
-    let big_endian = dat.header.big_endian;
-    let mut parsed = Vec::with_capacity(dat.column_set.data_managers.len());
-    for dm in &dat.column_set.data_managers {
-        if dm.type_name != "StandardStMan" {
-            return Ok(None);
-        }
-        let name = format!("table.f{}", dm.sequence_nr);
-        let Some(bytes) = files.bytes(&name) else {
-            // casacure's open fails the same way on a missing data file.
-            return Ok(None);
-        };
-        let file = guarded(path, "open", || {
-            StandardStManFile::parse(bytes, big_endian)
-                .map_err(|e| TableDatError::Storage(e.to_string()))
-        })?;
-        parsed.push((dm.sequence_nr, file));
-    }
-    Ok(Some(parsed))
 }
 
 /// The rows of a subtable opened through casacure: any storage manager.
@@ -303,9 +235,11 @@ mod tests {
     use proptest::prelude::*;
 
     use super::super::canonical::{put_stored_array, put_value};
+    use super::super::in_memory::synced_row_count;
     use super::super::tests::real_caltables;
+    use super::super::validate::SUBTABLE_WHOLE_BYTES;
     use super::super::validate::{Contents, validate_files};
-    use super::{in_memory_rows, opened_rows, synced_row_count};
+    use super::{in_memory_rows, opened_rows};
 
     /// Every subtable of every real CASA caltable takes the in-memory path, and it gives the
     /// bytes casacure's opened table gives.
@@ -318,7 +252,7 @@ mod tests {
                 if !sub.join("table.dat").is_file() {
                     continue;
                 }
-                let files = validate_files(&sub, Contents::Whole).unwrap();
+                let files = validate_files(&sub, Contents::Whole(SUBTABLE_WHOLE_BYTES)).unwrap();
                 let in_memory = in_memory_rows(&sub, &files)
                     .unwrap()
                     .unwrap_or_else(|| panic!("{} fell back to casacure", sub.display()));

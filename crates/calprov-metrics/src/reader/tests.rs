@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::columns::{CellLayout, ColumnReader};
-use super::open_table;
+use super::source::TableSource;
+use super::{read_caltable_with, read_columns};
 use crate::synthetic::{SyntheticKind, SyntheticSpec, write_synthetic_caltable};
 
 /// The real CASA caltables of `testdata/caltables`, in name order.
@@ -44,7 +45,8 @@ fn table_of_varying_shapes(dir: &Path) -> PathBuf {
     use casacure::record::{ArrayData, ArrayValue, RecordValue};
     let uniform = dir.join("uniform");
     write_synthetic_caltable(&uniform, &SyntheticSpec::gain(70_001)).unwrap();
-    let (table, _) = open_table(&uniform).unwrap();
+    let source = TableSource::open_within(&uniform, 0).unwrap();
+    let table = source.table().unwrap();
     let names = table.colnames();
     let mut columns: Vec<Vec<RecordValue>> = (0..names.len())
         .map(|c| table.getcol(c, 0, table.nrows()).unwrap())
@@ -70,11 +72,11 @@ fn one_walk_over_the_array_columns_reads_what_a_walk_per_column_reads() {
     let dir = tempfile::tempdir().unwrap();
     let mut tables = tables(dir.path());
     tables.push(table_of_varying_shapes(dir.path()));
-    for path in tables {
-        let (table, _) = open_table(&path).unwrap();
+    for (path, whole_bytes) in tables.iter().flat_map(|p| [(p, 0), (p, u64::MAX)]) {
+        let table = TableSource::open_within(path, whole_bytes).unwrap();
         let n_rows = usize::try_from(table.nrows()).unwrap();
         for parallel in [false, true] {
-            let reader = ColumnReader::new(&path, &table, n_rows, parallel);
+            let reader = ColumnReader::new(path, &table, n_rows, parallel);
             let (mut shapes, mut row_cells) = (BTreeSet::new(), Vec::new());
             let fused = reader
                 .solution_arrays(CellLayout {
@@ -108,5 +110,32 @@ fn one_walk_over_the_array_columns_reads_what_a_walk_per_column_reads() {
             );
             assert!(fused.flag.is_some() && fused.snr.is_some(), "{name}");
         }
+    }
+}
+
+/// A small table parsed from its files in memory reads what casacure's opened table reads;
+/// every real caltable is small enough to be read that way.
+#[test]
+fn a_table_read_in_memory_reads_what_the_opened_table_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    write_synthetic_caltable(&small, &SyntheticSpec::gain(2_000)).unwrap();
+    let mut tables = real_caltables();
+    tables.push(small);
+    for path in tables {
+        let name = path.display();
+        let small_enough = TableSource::open_within(&path, super::source::MAIN_WHOLE_BYTES);
+        assert!(small_enough.unwrap().in_memory(), "{name}");
+        assert!(
+            !TableSource::open_within(&path, 0).unwrap().in_memory(),
+            "{name}"
+        );
+        let in_memory = read_caltable_with(&path, Some(false)).unwrap();
+        assert_eq!(
+            in_memory,
+            read_columns(&path, Some(false), 0).unwrap(),
+            "{name}"
+        );
+        assert!(in_memory.n_rows > 0 && in_memory.cparam.is_some() != in_memory.fparam.is_some());
     }
 }

@@ -22,10 +22,10 @@ use crate::Error;
 /// The largest `table.dat` accepted; real caltables' are a few kilobytes.
 const MAX_TABLE_DAT_BYTES: u64 = 16 << 20;
 
-/// How much of a table's data files [`Contents::Whole`] reads into memory; a larger table is
-/// read through the reader's mapped files instead (a subtable is a few kilobytes, and a
-/// hostile one must not make calprov allocate its size).
-const MAX_WHOLE_BYTES: u64 = 64 << 20;
+/// How much of a subtable's data files is read into memory; a larger one is read through the
+/// reader's mapped files instead (a subtable is a few kilobytes, and a hostile one must not
+/// make calprov allocate its size).
+pub(super) const SUBTABLE_WHOLE_BYTES: u64 = 64 << 20;
 
 /// The buffer a table directory is listed into: a table's few entries fit in one
 /// `getdents64`; a larger directory takes more calls, never more memory.
@@ -39,9 +39,9 @@ const MAX_LOCK_BYTES: u64 = 1 << 20;
 pub(super) enum Contents {
     /// Only their names and sizes: the reader maps them itself.
     Sizes,
-    /// Their bytes too (up to [`MAX_WHOLE_BYTES`] in all), read once for a reader that
-    /// parses them from memory.
-    Whole,
+    /// Their bytes too (up to this many in all, the rest by size only), read once for a
+    /// reader that parses them from memory; and `table.lock`.
+    Whole(u64),
 }
 
 /// A validated table directory: its `table.dat` and its data files (`table.f*`).
@@ -166,7 +166,7 @@ pub(super) fn validate_files(path: &Path, contents: Contents) -> Result<TableFil
     // Sorted, so that the files are read and checked in the same order everywhere.
     names.sort_unstable();
     let mut whole_budget = match contents {
-        Contents::Whole => MAX_WHOLE_BYTES,
+        Contents::Whole(budget) => budget,
         Contents::Sizes => 0,
     };
     let mut data = Vec::with_capacity(names.len());
@@ -176,7 +176,7 @@ pub(super) fn validate_files(path: &Path, contents: Contents) -> Result<TableFil
         data.push(file);
     }
     let lock = match (contents, has_lock) {
-        (Contents::Whole, true) => read_lock(&dir),
+        (Contents::Whole(_), true) => read_lock(&dir),
         _ => None,
     };
     Ok(TableFiles { dat, data, lock })
