@@ -132,13 +132,7 @@ mod tests {
     #[test]
     fn the_fingerprint_query_is_not_recompiled_for_each_solve() {
         let dir = tempfile::tempdir().unwrap();
-        let options = calprov_schema::OpenOptions {
-            create: true,
-            ..calprov_schema::OpenOptions::default()
-        };
-        let mut conn =
-            calprov_schema::open_registry(&dir.path().join("r.sqlite3"), &options).unwrap();
-        calprov_schema::migrate(&mut conn, std::time::Duration::from_secs(5)).unwrap();
+        let conn = super::super::migrated_connection(dir.path());
         for id in 1..=4i64 {
             conn.execute(
                 "INSERT INTO calprov_solves (id, caltable_path, solved_at, origin, outcome, metrics) \

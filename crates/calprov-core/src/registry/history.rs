@@ -223,13 +223,7 @@ mod tests {
     #[test]
     fn the_inputs_insert_is_not_recompiled_for_each_new_path() {
         let dir = tempfile::tempdir().unwrap();
-        let options = calprov_schema::OpenOptions {
-            create: true,
-            ..calprov_schema::OpenOptions::default()
-        };
-        let mut conn =
-            calprov_schema::open_registry(&dir.path().join("r.sqlite3"), &options).unwrap();
-        calprov_schema::migrate(&mut conn, std::time::Duration::from_secs(5)).unwrap();
+        let conn = super::super::migrated_connection(dir.path());
         let selection = Selection::default();
         for id in 1..=4i64 {
             let caltable = format!("/cal/obs{id}_gacal");

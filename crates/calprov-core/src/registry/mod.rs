@@ -229,3 +229,17 @@ impl Registry {
         }
     }
 }
+
+/// A new registry file in `dir`, migrated, as a bare SQLite connection: for the tests that
+/// read SQLite's own statement counters.
+#[cfg(test)]
+pub(crate) fn migrated_connection(dir: &Path) -> rusqlite::Connection {
+    let options = calprov_schema::OpenOptions {
+        create: true,
+        ..calprov_schema::OpenOptions::default()
+    };
+    let mut conn = calprov_schema::open_registry(&dir.join("r.sqlite3"), &options)
+        .expect("create a test registry");
+    calprov_schema::migrate(&mut conn, Duration::from_secs(5)).expect("migrate a test registry");
+    conn
+}
