@@ -39,7 +39,7 @@ impl InMemory {
         };
         let direct_by_reference = (0..dat.desc.columns.len()).any(|col| {
             let seq = column_manager(&dat, col).map_or(0, |(seq, _)| seq);
-            files.file(&format!("table.f{seq}i")).is_some()
+            files.array_file(seq).is_some()
                 && casacure::ssm::is_direct_array(&dat.desc.columns[col])
         });
         if direct_by_reference {

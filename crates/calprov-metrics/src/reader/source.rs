@@ -99,8 +99,9 @@ impl<'p> TableSource<'p> {
         match &self.parsed {
             Parsed::Memory(memory) => {
                 let files = &self.files;
-                let array_file =
-                    |_: &StandardStManFile, seq: u32| files.bytes(&format!("table.f{seq}i"));
+                let array_file = |_: &StandardStManFile, seq: u32| {
+                    files.array_file(seq).and_then(|f| f.bytes.as_deref())
+                };
                 SsmColumn::resolve(&memory.dat, &memory.ssm_files, col, array_file)
             }
             Parsed::Opened(table) => SsmColumn::find(table, col),
